@@ -1,0 +1,89 @@
+"""The speech-recognition backend interface: load once, transcribe many."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigurationError
+from ..perf.hooks import NULL_PROFILER, StageProfiler
+from ..types import Segment
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """Options for recognition; ``None`` means the backend's best default for the device."""
+
+    model: str = "base"
+    language: str | None = None
+    batch_size: int = 8
+    beam_size: int = 5
+    compute_type: str | None = None
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+    word_timestamps: bool = True
+    cpu_threads: int = 0
+    allow_download: bool = False
+    vad_filter: bool = True
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ConfigurationError(f"batch_size must be at least 1, got {self.batch_size}")
+        if self.beam_size < 1:
+            raise ConfigurationError(f"beam_size must be at least 1, got {self.beam_size}")
+
+    @classmethod
+    def from_dict(cls, data: "dict[str, Any] | TranscribeOptions | None") -> "TranscribeOptions":
+        if data is None:
+            return cls()
+        if isinstance(data, cls):
+            return data
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class ASRResult:
+    """Recognised segments with word timestamps, in seconds on the clock of the audio that was passed in."""
+
+    segments: tuple[Segment, ...]
+    language: str | None
+    language_probability: float | None = None
+    model: str = ""
+    model_sha256: str | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "segments": [s.to_dict() for s in self.segments],
+            "language": self.language,
+            "language_probability": self.language_probability,
+            "model": self.model,
+            "model_sha256": self.model_sha256,
+        }
+
+
+class Transcriber(abc.ABC):
+    """A recognition backend. ``load()`` is separate from ``transcribe()`` so a model serves many files."""
+
+    name: str = "base"
+
+    @abc.abstractmethod
+    def load(self, profiler: StageProfiler = NULL_PROFILER) -> None:
+        """Load the model (idempotent)."""
+
+    @abc.abstractmethod
+    def transcribe(
+        self, audio: np.ndarray, sample_rate: int = 16000, *, profiler: StageProfiler = NULL_PROFILER
+    ) -> ASRResult:
+        """Recognise mono float32 audio at ``sample_rate``."""
+
+    @property
+    def model_id(self) -> str:
+        return self.name
+
+    @property
+    def model_sha256(self) -> str | None:
+        return None

@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 demo: install
 	@mkdir -p demo-output
-	$(VENV)/bin/therapybridge transcribe $(SAMPLE) -o demo-output --format json,txt,srt,vtt,rttm --speakers-summary
+	$(VENV)/bin/therapybridge transcribe $(SAMPLE) -o demo-output --format json,txt,srt,vtt,rttm --show
 
 test: install
 	$(PY) -m pytest -q

@@ -23,6 +23,7 @@
     ├── OutputError                 outputs cannot be written (permissions, disk full)
     ├── TranscriptFormatError       a transcript JSON does not follow the schema
     ├── ProfileError                the voice-profile store cannot be used
+    ├── ProcessingError             a stage failed unexpectedly (the cause is chained)
     └── Cancelled                   the run was interrupted (SIGINT/SIGTERM)
 
 Each message is one readable sentence that says what went wrong and, where possible, what to do.
@@ -113,6 +114,10 @@ class TranscriptFormatError(TherapyBridgeError, ValueError):
 
 class ProfileError(TherapyBridgeError):
     """The voice-profile store cannot be read or written."""
+
+
+class ProcessingError(TherapyBridgeError):
+    """A stage failed for a reason that is not the input's or the configuration's fault."""
 
 
 class Cancelled(TherapyBridgeError):

@@ -1,0 +1,317 @@
+"""The ``therapybridge`` command: thin, parse -> config -> pipeline, with exit codes 0 / 1 / 2.
+
+Exit 0 when every input succeeded, 1 when any failed, 2 for usage errors, 130 when interrupted.
+Errors are one line each on stderr; ``--debug`` adds tracebacks.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from .errors import ConfigurationError, RemoteNotAllowedError, TherapyBridgeError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+app = typer.Typer(
+    name="therapybridge",
+    help="Offline transcripts of therapy sessions: who said what and when, with a performance profiler.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+profiles_app = typer.Typer(help="Manage enrolled voice profiles.", no_args_is_help=True)
+app.add_typer(profiles_app, name="profiles")
+
+_state: dict[str, Any] = {"debug": False}
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("therapybridge: %(levelname)s: %(message)s"))
+    root = logging.getLogger("therapybridge")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    for noisy in ("faster_whisper", "httpx", "openai", "numba", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _error_line(source: str | None, exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if source and not message.startswith(source):
+        message = f"{source}: {message}"
+    return f"therapybridge: error: {message}"
+
+
+def _fail(message: str, code: int) -> "typer.Exit":
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def _install_signal_handlers() -> None:
+    def _interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+@app.callback()
+def _main(
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output (-vv for debug)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors (for bug reports)."),
+) -> None:
+    _configure_logging(verbose, quiet)
+    _state["debug"] = debug
+    _state["quiet"] = quiet
+    _install_signal_handlers()
+
+
+def _parse_formats(value: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    formats = tuple(dict.fromkeys(f.strip().lower() for f in value.split(",") if f.strip()))
+    unknown = [f for f in formats if f not in allowed]
+    if unknown or not formats:
+        raise typer.BadParameter(f"unknown format(s) {', '.join(unknown) or '(none)'}; choose from {','.join(allowed)}")
+    return formats
+
+
+@app.command()
+def transcribe(
+    inputs: list[Path] = typer.Argument(..., help="Audio files or directories of audio files.", show_default=False),
+    output_dir: Path = typer.Option(Path("."), "--output-dir", "-o", help="Where to write <stem>.<ext> files."),
+    formats: str = typer.Option(
+        "json,txt,srt,vtt", "--format", "-f", help="Comma-separated: json,txt,srt,vtt,rttm,html."
+    ),
+    model: str = typer.Option("base", "--model", "-m", help="Whisper model: tiny.en, base, a directory, or a hub name."),
+    device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda or mps."),
+    speakers: Optional[int] = typer.Option(None, "--speakers", "-n", help="Exact number of speakers.", min=1),
+    min_speakers: Optional[int] = typer.Option(None, "--min-speakers", help="At least this many speakers.", min=1),
+    max_speakers: Optional[int] = typer.Option(None, "--max-speakers", help="At most this many speakers.", min=1),
+    no_diarization: bool = typer.Option(False, "--no-diarization", help="Skip speaker diarization (speakers null)."),
+    channel_speakers: bool = typer.Option(
+        False, "--channel-speakers", help="One speaker per channel (telehealth/phone recorders): diarize by channel."
+    ),
+    language: Optional[str] = typer.Option(None, "--language", "-l", help="Language code, e.g. en (default: detect)."),
+    backend: str = typer.Option("local", "--backend", help="local (default, offline) or openai (sends audio off the machine)."),
+    allow_remote: bool = typer.Option(
+        False, "--allow-remote", help="Permit a remote backend to receive the audio (also THERAPYBRIDGE_ALLOW_REMOTE=1)."
+    ),
+    allow_download: bool = typer.Option(False, "--allow-download", help="Permit downloading a hub model by name."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Recognition batch size.", min=1),
+    beam_size: int = typer.Option(5, "--beam-size", help="Beam search width.", min=1),
+    compute_type: Optional[str] = typer.Option(None, "--compute-type", help="CTranslate2 type (default int8 on CPU, float16 on CUDA)."),
+    initial_prompt: Optional[str] = typer.Option(None, "--initial-prompt", help="Text that primes recognition (names, jargon)."),
+    hotwords: Optional[str] = typer.Option(None, "--hotwords", help="Words to favour during recognition."),
+    profile: bool = typer.Option(False, "--profile", help="Write <stem>.perf.json/.perf.txt/.trace.json/.perf.html."),
+    redact_paths: bool = typer.Option(False, "--redact-paths", help="Hash file names in logs and performance reports."),
+    skip_existing: bool = typer.Option(False, "--skip-existing", help="Skip inputs whose outputs are complete and current."),
+    profiles_dir: Optional[Path] = typer.Option(None, "--profiles", help="Voice-profile store (default: user data dir)."),
+    no_roles: bool = typer.Option(False, "--no-roles", help="Do not label therapist/client from enrolled profiles."),
+    config_file: Optional[Path] = typer.Option(None, "--config", help="TOML file with pipeline settings."),
+    show: bool = typer.Option(False, "--show", help="Print the speaker-labelled transcript to stdout."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+) -> None:
+    """Transcribe recordings into speaker-attributed transcripts."""
+    from .writers import FORMATS
+
+    fmt = _parse_formats(formats, tuple(FORMATS))
+    try:
+        pipeline = _build_pipeline(
+            config_file,
+            device=device,
+            backend=backend,
+            allow_remote=allow_remote,
+            enable_diarization=not no_diarization,
+            asr__model=model,
+            asr__language=language,
+            asr__batch_size=batch_size,
+            asr__beam_size=beam_size,
+            asr__compute_type=compute_type,
+            asr__initial_prompt=initial_prompt,
+            asr__hotwords=hotwords,
+            asr__allow_download=allow_download,
+            diarization__num_speakers=speakers,
+            diarization__min_speakers=min_speakers,
+            diarization__max_speakers=max_speakers,
+            diarization__channel_speakers=channel_speakers,
+            perf__enabled=profile,
+            perf__redact_paths=redact_paths,
+            roles__enabled=not no_roles,
+            roles__profiles_dir=str(profiles_dir) if profiles_dir else None,
+        )
+    except (ConfigurationError, RemoteNotAllowedError) as exc:
+        raise _fail(_error_line(None, exc), EXIT_USAGE) from None
+    except TherapyBridgeError as exc:
+        raise _fail(_error_line(None, exc), EXIT_FAILED) from None
+    raise typer.Exit(_run_batch(pipeline, inputs, output_dir, fmt, skip_existing, show, no_progress))
+
+
+def _build_pipeline(config_file: Optional[Path], **settings: Any):
+    from .config import PipelineConfig
+    from .pipeline import AudioTranscriptionPipeline
+
+    config = PipelineConfig.from_toml(config_file) if config_file else PipelineConfig()
+    return AudioTranscriptionPipeline(config.replace(**settings))
+
+
+def _run_batch(pipeline: Any, inputs: list[Path], output_dir: Path, formats: tuple[str, ...], skip_existing: bool,
+               show: bool, no_progress: bool) -> int:
+    from .pipeline import expand_inputs
+
+    files, failures = expand_inputs(inputs)
+    for source, exc in failures:
+        typer.echo(_error_line(source, exc), err=True)
+    failed = len(failures)
+    if not files:
+        return EXIT_FAILED if failed else EXIT_OK
+    progress = _Progress(len(files), enabled=not no_progress and not _state.get("quiet") and sys.stderr.isatty())
+    try:
+        with progress:
+            items = pipeline.process_many(
+                files, output_dir=output_dir, formats=formats, skip_existing=skip_existing, on_start=progress.start
+            )
+            for item in items:
+                progress.advance()
+                if item.skipped:
+                    _say(f"{item.source}: up to date, skipped")
+                elif item.ok:
+                    _report_success(item, show)
+                else:
+                    failed += 1
+                    _report_failure(item)
+    except KeyboardInterrupt:
+        typer.echo("therapybridge: interrupted; no partial outputs were left", err=True)
+        return EXIT_INTERRUPTED
+    except TherapyBridgeError as exc:
+        typer.echo(_error_line(None, exc), err=True)
+        return EXIT_FAILED
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _say(message: str) -> None:
+    if not _state.get("quiet"):
+        typer.echo(f"therapybridge: {message}", err=True)
+
+
+def _report_success(item: Any, show: bool) -> None:
+    transcript = item.transcript
+    if show:
+        from .writers import get_writer
+
+        typer.echo(get_writer("txt").render(transcript))
+    metrics = transcript.performance_metrics
+    stages = metrics.get("stages", {})
+    parts = ", ".join(f"{name} {stage.get('duration', 0.0):.1f}s" for name, stage in stages.items())
+    n_speakers = len(transcript.speakers)
+    _say(
+        f"{item.source}: {transcript.audio.duration:.1f}s of audio, {len(transcript.segments)} segments, "
+        f"{n_speakers} speaker{'s' if n_speakers != 1 else ''}; total {metrics.get('total_duration', 0.0):.1f}s"
+        + (f" ({parts})" if parts else "")
+    )
+    for path in item.outputs:
+        logging.getLogger("therapybridge.cli").info("wrote %s", path)
+
+
+def _report_failure(item: Any) -> None:
+    typer.echo(_error_line(item.source, item.error), err=True)
+    if _state.get("debug") and item.error is not None:
+        import traceback
+
+        traceback.print_exception(item.error, file=sys.stderr)
+
+
+class _Progress:
+    """A rich progress bar on stderr: files done, the current file, and an ETA."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled
+        self._progress = None
+        self._task = None
+
+    def __enter__(self) -> "_Progress":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            self._progress.__enter__()
+            self._task = self._progress.add_task("transcribing", total=self.total)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def start(self, source: str, index: int, total: int) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, description=f"{Path(source).name} ({index + 1}/{total})")
+
+    def advance(self) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task)
+
+
+@app.command()
+def preprocess(
+    source: Path = typer.Argument(..., help="Input recording."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output 16 kHz mono WAV; OUT.timemap.json is written beside it."),
+    device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda or mps."),
+    no_trim: bool = typer.Option(False, "--no-trim", help="Keep leading/trailing silence and long pauses."),
+) -> None:
+    """Decode, downmix, resample, trim silence and normalise loudness, keeping a time map."""
+    from .audio import PreprocessOptions, preprocess as run_preprocess, save_prepared
+    from .device import resolve_device
+
+    try:
+        options = PreprocessOptions(trim_silence=not no_trim, shorten_pauses=not no_trim)
+        prepared = run_preprocess(str(source), options, device=resolve_device(device))
+        save_prepared(prepared, output)
+    except ConfigurationError as exc:
+        raise _fail(_error_line(None, exc), EXIT_USAGE) from None
+    except TherapyBridgeError as exc:
+        raise _fail(_error_line(str(source), exc), EXIT_FAILED) from None
+    _say(f"{source}: wrote {output} ({prepared.waveform.shape[-1] / prepared.sample_rate:.1f}s kept of "
+         f"{prepared.original_duration:.1f}s)")
+
+
+@app.command()
+def report(
+    perf_json: Path = typer.Argument(..., help="A <stem>.perf.json written by --profile."),
+    output_dir: Optional[Path] = typer.Option(None, "--output-dir", "-o", help="Default: beside the input."),
+) -> None:
+    """Re-render the text, trace and HTML performance reports from a saved .perf.json."""
+    from .perf import render_reports_from_json
+
+    try:
+        paths = render_reports_from_json(perf_json, output_dir or perf_json.parent)
+    except TherapyBridgeError as exc:
+        raise _fail(_error_line(str(perf_json), exc), EXIT_FAILED) from None
+    except (OSError, ValueError) as exc:
+        raise _fail(_error_line(str(perf_json), exc), EXIT_FAILED) from None
+    for path in paths:
+        _say(f"wrote {path}")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("therapybridge: interrupted; no partial outputs were left", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,43 @@
+"""Fixtures shared across the test tree: the real sample session through the real pipeline, computed once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.references import SAMPLE_WAV
+
+ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def sample_wav() -> Path:
+    return SAMPLE_WAV
+
+
+@pytest.fixture(scope="session")
+def pipeline():
+    """One pipeline (default settings: base model, diarization on) shared by every test, models loaded once."""
+    from therapybridge import AudioTranscriptionPipeline
+
+    return AudioTranscriptionPipeline(device="cpu")
+
+
+@pytest.fixture(scope="session")
+def sample_transcript(pipeline):
+    return pipeline.process(SAMPLE_WAV)
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run the installed console script as a user would, capturing text output."""
+    exe = Path(sys.executable).with_name("therapybridge")
+    command = [str(exe)] if exe.exists() else [sys.executable, "-m", "therapybridge.cli"]
+    return subprocess.run(
+        [*command, *args], cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=timeout
+    )

@@ -1,0 +1,93 @@
+"""The whole pipeline on the real two-speaker sample with real models: accuracy and the result's contract."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.references import SAMPLE_WAV, der, read_rttm, reference_text, wer
+
+STAGES = ("Audio Preprocessing", "Whisper Transcription", "Speaker Diarization", "Speaker Alignment")
+
+
+def test_sample_wer_is_within_target(sample_transcript):
+    error = wer(reference_text(), sample_transcript.text)
+    assert error <= 0.17, f"WER {error:.3f} on the sample"
+
+
+def test_sample_finds_two_speakers_with_low_der(sample_transcript):
+    assert len(sample_transcript.speakers) == 2
+    hypothesis = [(s.start, s.end, s.speaker) for s in sample_transcript.segments]
+    error = der(read_rttm(), hypothesis)
+    assert error <= 0.25, f"DER {error:.3f} on the sample"
+
+
+def test_every_word_has_a_speaker_and_segments_are_homogeneous(sample_transcript):
+    ids = {s.id for s in sample_transcript.speakers}
+    for segment in sample_transcript.segments:
+        assert segment.speaker in ids
+        assert all(word.speaker == segment.speaker for word in segment.words)
+
+
+def test_times_are_on_the_original_clock(sample_transcript):
+    words = sample_transcript.words
+    assert words, "no words recognised"
+    # The sample's speech starts at 6.7 s after leading silence that preprocessing trims: times must not shift.
+    assert 6.0 <= words[0].start <= 7.5
+    assert words[-1].end <= sample_transcript.audio.duration + 0.05
+    starts = [w.start for w in words if w.start is not None]
+    assert starts == sorted(starts)
+
+
+def test_result_is_a_frozen_dataclass_and_a_read_only_mapping(sample_transcript):
+    assert sample_transcript["segments"][0]["text"] == sample_transcript.segments[0].text
+    assert sample_transcript["performance_metrics"]["total_duration"] > 0
+    with pytest.raises(Exception):
+        sample_transcript.language = "fr"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        sample_transcript["language"] = "fr"  # type: ignore[index]
+    json.dumps(sample_transcript.to_dict())
+
+
+def test_performance_metrics_are_real_measurements(sample_transcript):
+    metrics = sample_transcript["performance_metrics"]
+    stages = metrics["stages"]
+    for name in STAGES:
+        assert stages[name]["duration"] > 0, name
+    assert sum(stages[name]["duration"] for name in STAGES) <= metrics["total_duration"] * 1.01
+    assert "model_loading" in stages["Whisper Transcription"]["subprocesses"]
+
+
+def test_provenance_names_model_and_settings(sample_transcript):
+    provenance = sample_transcript["provenance"]
+    assert provenance["model"] == "base"
+    assert len(provenance["model_sha256"]) == 64
+    assert provenance["schema_version"] and provenance["tool_version"]
+    assert provenance["settings"]["asr"]["beam_size"] == 5
+
+
+def test_seed_usage_runs_as_written(tmp_path, monkeypatch, pipeline):
+    from therapybridge import AudioTranscriptionPipeline
+
+    monkeypatch.chdir(tmp_path)
+    seeded = AudioTranscriptionPipeline(enable_performance_logging=True, output_dir="outputs/performance_logs")
+    result = seeded.process(str(SAMPLE_WAV), enable_diarization=True)
+    line = f"Total time: {result['performance_metrics']['total_duration']:.2f}s"
+    assert line.startswith("Total time: ") and result["performance_metrics"]["total_duration"] > 0
+    reports = sorted(p.name for p in (tmp_path / "outputs" / "performance_logs").iterdir())
+    assert "sample.perf.json" in reports
+
+
+def test_diarization_off_gives_null_speakers(pipeline):
+    result = pipeline.process(SAMPLE_WAV, enable_diarization=False)
+    assert result.speakers == ()
+    assert all(s.speaker is None for s in result.segments)
+    assert all(w.speaker is None for w in result.words)
+    assert "Speaker Diarization" not in result["performance_metrics"]["stages"]
+
+
+def test_speaker_count_hint_is_honoured(pipeline):
+    result = pipeline.process(SAMPLE_WAV, num_speakers=1)
+    assert [s.id for s in result.speakers] == ["SPEAKER_00"]
+    assert {w.speaker for w in result.words} == {"SPEAKER_00"}

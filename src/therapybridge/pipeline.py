@@ -101,7 +101,8 @@ class AudioTranscriptionPipeline:
         self.device = resolve_device(self.config.device)
         self._transcriber = None
         self._diarizer: Diarizer | None = None
-        self._load_lock = threading.Lock()
+        self._asr_lock = threading.Lock()
+        self._diarizer_lock = threading.Lock()
 
     # ------------------------------------------------------------------ loading
     def load(self, *, profiler: Any = None) -> "AudioTranscriptionPipeline":
@@ -112,22 +113,31 @@ class AudioTranscriptionPipeline:
         return self
 
     def _get_transcriber(self, profiler: Any = None):
-        with self._load_lock:
-            if self._transcriber is None:
-                self._transcriber = load_transcriber(
-                    self.config.backend, self.config.asr, self.device, allow_remote=self.config.allow_remote
-                )
-        with _subprocess(profiler, "model_loading", model=self._transcriber.model_id):
-            self._transcriber.load()
+        with _subprocess(profiler, "model_loading", model=self.config.asr.model, backend=self.config.backend):
+            with self._asr_lock:
+                if self._transcriber is None:
+                    self._transcriber = load_transcriber(
+                        self.config.backend, self.config.asr, self.device, allow_remote=self.config.allow_remote
+                    )
+                self._transcriber.load()
         return self._transcriber
 
     def _get_diarizer(self, profiler: Any = None) -> Diarizer:
-        with self._load_lock:
-            if self._diarizer is None:
-                self._diarizer = load_diarizer(self.config.diarizer, self.device)
         with _subprocess(profiler, "model_loading", engine=self.config.diarizer):
-            self._diarizer.load()
+            with self._diarizer_lock:
+                if self._diarizer is None:
+                    self._diarizer = load_diarizer(self.config.diarizer, self.device)
+                self._diarizer.load()
         return self._diarizer
+
+    def _warm_load(self, enable_diarization: bool) -> None:
+        """Load models in the background while the first input decodes; failures resurface in the stage."""
+        try:
+            self._get_transcriber()
+            if enable_diarization:
+                self._get_diarizer()
+        except Exception:  # noqa: BLE001 - reported by the stage that needs the model
+            logger.debug("background model loading failed", exc_info=True)
 
     # ------------------------------------------------------------------ single file
     def process(
@@ -178,7 +188,7 @@ class AudioTranscriptionPipeline:
                 todo.append(path)
         if not todo:
             return
-        self.load()
+        threading.Thread(target=self._warm_load, args=(config.enable_diarization,), daemon=True).start()
         ahead: "queue.Queue[Future[_Prepared]]" = queue.Queue(maxsize=1)
         producer = threading.Thread(target=self._prefetch, args=(todo, config, ahead), daemon=True)
         producer.start()

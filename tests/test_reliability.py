@@ -1,0 +1,225 @@
+"""Reliability and privacy: the bad-input corpus, atomic outputs, interruption, offline runs, skip-existing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from therapybridge import errors
+from tests.badinputs import build_corpus
+from tests.conftest import run_cli
+from tests.references import SAMPLE_WAV, normalize_text, reference_text
+
+FAST = ("--model", "tiny.en", "--no-progress")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> dict[str, Path]:
+    return build_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="module")
+def fast_pipeline():
+    from therapybridge import AudioTranscriptionPipeline
+
+    return AudioTranscriptionPipeline(device="cpu", asr__model="tiny.en")
+
+
+FAILING = {
+    "zero_bytes": errors.InputError,
+    "text_as_wav": errors.AudioDecodeError,
+    "video_no_audio": errors.NoAudioStreamError,
+    "nan_inf": errors.InvalidAudioError,
+}
+
+
+@pytest.mark.parametrize("case", sorted(FAILING))
+def test_broken_input_raises_a_typed_error(case, corpus, fast_pipeline):
+    with pytest.raises(FAILING[case]) as info:
+        fast_pipeline.process(corpus[case])
+    assert "\n" not in str(info.value).strip()
+
+
+@pytest.mark.parametrize("case", sorted(FAILING))
+def test_broken_input_fails_in_the_cli_with_one_line(case, corpus, tmp_path):
+    out = tmp_path / "out"
+    result = run_cli("transcribe", str(corpus[case]), "-o", str(out), *FAST)
+    _assert_one_line_failure(result, corpus[case], out)
+
+
+def test_missing_input_raises_not_found(fast_pipeline, tmp_path):
+    with pytest.raises(errors.InputNotFoundError):
+        fast_pipeline.process(tmp_path / "nope.mp3")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runuser"), reason="needs root to run as another user")
+def test_unreadable_input_is_permission_denied(tmp_path):
+    shared = Path(tempfile.mkdtemp(prefix="tb-perm-"))
+    try:
+        shared.chmod(0o755)
+        locked = shared / "locked.wav"
+        shutil.copy(SAMPLE_WAV, locked)
+        locked.chmod(0o000)
+        out = shared / "out"
+        exe = Path(sys.executable).with_name("therapybridge")
+        env = {**os.environ, "HOME": str(shared), "THERAPYBRIDGE_CACHE_DIR": str(shared / "cache")}
+        result = subprocess.run(
+            ["runuser", "-u", "nobody", "--", str(exe), "transcribe", str(locked), "-o", str(out), *FAST],
+            capture_output=True, text=True, timeout=300, env=env,
+        )
+        _assert_one_line_failure(result, locked, out)
+        assert "permission" in result.stderr.lower()
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_truncated_mp3_transcribes_what_decodes_with_a_warning(corpus, fast_pipeline, caplog):
+    result = fast_pipeline.process(corpus["truncated_mp3"])
+    assert result.words, "nothing recognised from the decodable part"
+    assert any("truncat" in r.getMessage().lower() or "decod" in r.getMessage().lower() for r in caplog.records)
+
+
+def test_video_with_audio_works(corpus, fast_pipeline):
+    result = fast_pipeline.process(corpus["video_with_audio"])
+    assert result.words
+
+
+@pytest.mark.parametrize("case", ["one_sample", "silence"])
+def test_degenerate_audio_gives_an_empty_transcript_and_a_warning(case, corpus, fast_pipeline, caplog):
+    result = fast_pipeline.process(corpus[case])
+    assert result.segments == ()
+    assert any(r.levelname == "WARNING" for r in caplog.records)
+
+
+def test_white_noise_invents_no_words(corpus, fast_pipeline):
+    assert fast_pipeline.process(corpus["white_noise"]).words == ()
+
+
+@pytest.mark.parametrize("case", ["telephone_8k", "hires_192k_8ch", "clipped"])
+def test_unusual_but_valid_recordings_transcribe(case, corpus, fast_pipeline):
+    result = fast_pipeline.process(corpus[case])
+    words = set(normalize_text(result.text).split())
+    reference = set(normalize_text(reference_text()).split())
+    assert len(words & reference) >= 0.5 * len(words), "mostly invented words"
+    assert len(words & reference) >= 20
+    assert 29.0 < result.audio.duration < 31.0
+
+
+def test_short_utterance_works(corpus, fast_pipeline):
+    result = fast_pipeline.process(corpus["short_utterance"])
+    assert result.audio.duration == pytest.approx(0.3, abs=0.02)
+
+
+def test_output_dir_that_is_not_writable(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where a directory should be")
+    result = run_cli("transcribe", str(SAMPLE_WAV), "-o", str(blocker / "out"), *FAST, "--no-diarization")
+    _assert_one_line_failure(result, SAMPLE_WAV, blocker / "out")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tiny tmpfs needs root")
+def test_disk_full_leaves_no_partial_file(tmp_path):
+    mount = tmp_path / "full"
+    mount.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(mount)]).returncode != 0:
+        pytest.skip("cannot mount tmpfs here")
+    try:
+        result = run_cli("transcribe", str(SAMPLE_WAV), "-o", str(mount), *FAST, "--no-diarization", "--format", "json,txt,srt")
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert "space" in result.stderr.lower() or "disk" in result.stderr.lower()
+        assert list(mount.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(mount)])
+
+
+def test_interrupted_run_leaves_no_partial_outputs_and_exits_promptly(tmp_path):
+    from tests.datagen import real_voice_session
+
+    long_input = real_voice_session(minutes=3.0).wav
+    out = tmp_path / "out"
+    exe = Path(sys.executable).with_name("therapybridge")
+    process = subprocess.Popen(
+        [str(exe), "transcribe", str(long_input), "-o", str(out), *FAST], stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(8)
+    assert process.poll() is None, "finished before it could be interrupted"
+    process.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - started < 20
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs util-linux unshare")
+def test_default_backend_runs_with_no_network_at_all(tmp_path):
+    exe = Path(sys.executable).with_name("therapybridge")
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip("cannot create a network namespace here")
+    out = tmp_path / "out"
+    result = subprocess.run(
+        ["unshare", "-n", str(exe), "transcribe", str(SAMPLE_WAV), "-o", str(out), "--no-progress"],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads((out / "sample.json").read_text())["speakers"]) == 2
+
+
+def test_no_transcript_text_or_file_name_in_logs_and_reports(tmp_path):
+    private = tmp_path / "client-jane-doe.wav"
+    shutil.copy(SAMPLE_WAV, private)
+    out = tmp_path / "out"
+    result = run_cli("-vv", "transcribe", str(private), "-o", str(out), *FAST, "--profile", "--redact-paths")
+    assert result.returncode == 0, result.stderr
+    text = normalize_text(json.loads((out / "client-jane-doe.json").read_text())["segments"][2]["text"])
+    assert len(text.split()) >= 3
+    reports = [p for p in out.iterdir() if ".perf." in p.name or p.name.endswith(".trace.json")]
+    assert reports
+    for blob in [result.stderr] + [p.read_text() for p in reports]:
+        assert text not in normalize_text(blob)
+    for report in reports:
+        assert "jane-doe" not in report.read_text()
+
+
+def test_outputs_are_owner_only(tmp_path):
+    out = tmp_path / "out"
+    result = run_cli("transcribe", str(SAMPLE_WAV), "-o", str(out), *FAST, "--no-diarization", "--format", "json,txt")
+    assert result.returncode == 0, result.stderr
+    for path in out.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+
+
+def test_skip_existing_skips_complete_up_to_date_outputs(tmp_path):
+    out = tmp_path / "out"
+    args = ("transcribe", str(SAMPLE_WAV), "-o", str(out), *FAST, "--no-diarization", "--format", "json,txt", "--skip-existing")
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    stamp = (out / "sample.json").stat().st_mtime_ns
+    second = run_cli(*args)
+    assert second.returncode == 0 and "skipped" in second.stderr
+    assert (out / "sample.json").stat().st_mtime_ns == stamp
+    changed = run_cli(*args[:-1], "--beam-size", "2", "--skip-existing")
+    assert "skipped" not in changed.stderr
+    assert (out / "sample.json").stat().st_mtime_ns != stamp
+
+
+def _assert_one_line_failure(result: subprocess.CompletedProcess, source: Path, out: Path) -> None:
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("therapybridge: error: ")
+    assert "Traceback" not in result.stderr
+    assert not out.exists() or list(out.iterdir()) == []

@@ -304,6 +304,18 @@ def report(
         _say(f"wrote {path}")
 
 
+def _register_optional_commands() -> None:
+    """Commands that live with their feature's package (voice profiles, re-rendering)."""
+    try:
+        from .roles.cli import register
+    except ImportError:  # the feature is not built into this install
+        return
+    register(app, profiles_app)
+
+
+_register_optional_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

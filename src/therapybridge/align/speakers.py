@@ -1,0 +1,262 @@
+"""Speaker attribution for the transcript: every word to one speaker, segments split where the speaker changes.
+
+``assign_speakers`` places words with the array core (:mod:`therapybridge.align.core`), then smooths turn edges:
+a word whose timing evidence is ambiguous (it straddles another speaker's turn edge, sits in overlapped speech,
+in a gap, or has no duration) joins the speaker of the sentence it belongs to, as voted by that sentence's words
+whose timing is clear. Diarization timestamps are coarse (tens of milliseconds) and recognisers stretch a word over
+the pause before it, so the sentence is the better witness at an edge.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ConfigurationError
+from ..perf.hooks import NULL_PROFILER, StageProfiler
+from ..types import Segment, SpeakerTurn, Word
+from .core import build_coverage, score_words
+
+logger = logging.getLogger(__name__)
+
+_SENTENCE_END = re.compile(r"[.?!…。？！]['\"”’)\]]*$")
+
+
+@dataclass(frozen=True)
+class AlignOptions:
+    """How words are given speakers.
+
+    ``context``: seconds around a word that break a tie between speakers whose turns both cover it entirely.
+    ``smoothing``: let ambiguous words at turn edges join the speaker of their sentence.
+    ``rival_share``: a word counts as ambiguous when another speaker's turns cover more than this share of it.
+    ``smoothing_reach``: a sentence's speaker is only given to a word whose nearest turn of that speaker lies
+    within this many seconds (a vote never moves a word into a speaker's silence).
+    ``sentence_pause``: a pause this long between two words also ends a sentence.
+    ``split_segments``: split recognised segments where the speaker changes.
+    """
+
+    context: float = 0.25
+    smoothing: bool = True
+    rival_share: float = 0.0
+    smoothing_reach: float = 0.5
+    sentence_pause: float = 1.5
+    split_segments: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("context", "smoothing_reach", "sentence_pause"):
+            if getattr(self, name) < 0:
+                raise ConfigurationError(f"align option {name} must not be negative, got {getattr(self, name)}")
+        if not 0.0 <= self.rival_share < 1.0:
+            raise ConfigurationError(f"align option rival_share must be in [0, 1), got {self.rival_share}")
+
+    @classmethod
+    def from_dict(cls, data: "Mapping[str, Any] | AlignOptions | None") -> "AlignOptions":
+        if data is None:
+            return cls()
+        if isinstance(data, cls):
+            return data
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigurationError(f"unknown align option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**dict(data))
+
+
+@dataclass(frozen=True)
+class _Turns:
+    starts: np.ndarray
+    ends: np.ndarray
+    speaker_idx: np.ndarray
+    labels: tuple[str, ...]
+
+    @classmethod
+    def of(cls, turns: Iterable[SpeakerTurn]) -> "_Turns":
+        turns = list(turns)
+        labels: dict[str, int] = {}
+        idx = np.fromiter((labels.setdefault(t.speaker, len(labels)) for t in turns), dtype=np.int64, count=len(turns))
+        starts = np.fromiter((t.start for t in turns), dtype=np.float64, count=len(turns))
+        ends = np.fromiter((t.end for t in turns), dtype=np.float64, count=len(turns))
+        if not (np.isfinite(starts).all() and np.isfinite(ends).all()):
+            raise ConfigurationError("speaker turns must have finite start and end times")
+        return cls(starts, ends, idx, tuple(labels))
+
+
+def _times(words: Sequence[Word]) -> tuple[np.ndarray, np.ndarray]:
+    nan = float("nan")
+    starts = np.fromiter((nan if w.start is None else w.start for w in words), dtype=np.float64, count=len(words))
+    ends = np.fromiter((nan if w.end is None else w.end for w in words), dtype=np.float64, count=len(words))
+    return starts, ends
+
+
+def speaker_indices(
+    words: Sequence[Word],
+    turns: Iterable[SpeakerTurn],
+    options: "AlignOptions | Mapping[str, Any] | None" = None,
+    *,
+    device: Any = None,
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Speaker index per word (-1 without turns) and the speaker labels they index, smoothing included."""
+    opts = AlignOptions.from_dict(options)
+    words = list(words)
+    table_turns = _Turns.of(turns)
+    if not words or not table_turns.labels:
+        return np.full(len(words), -1, dtype=np.int64), table_turns.labels
+    starts, ends = _times(words)
+    table = build_coverage(table_turns.starts, table_turns.ends, table_turns.speaker_idx, len(table_turns.labels))
+    scores = score_words(starts, ends, table, context=opts.context, device=device)
+    chosen = scores.speaker
+    if opts.smoothing and table.n_speakers > 1:
+        chosen = _smooth(words, starts, ends, scores, opts)
+    return chosen, table_turns.labels
+
+
+def _sentence_ids(words: Sequence[Word], starts: np.ndarray, ends: np.ndarray, pause: float) -> np.ndarray:
+    """Sentence number of each word: a sentence ends at final punctuation or before a long pause."""
+    ends_sentence = np.fromiter((bool(_SENTENCE_END.search(w.word.strip())) for w in words), bool, len(words))
+    gap = np.nan_to_num(starts[1:] - ends[:-1], nan=-np.inf)  # an untimed word never makes a pause
+    long_pause = gap >= pause if pause > 0 else np.zeros(len(words) - 1, bool)
+    breaks = ends_sentence[:-1] | long_pause
+    return np.concatenate([[0], np.cumsum(breaks)])
+
+
+def _smooth(
+    words: Sequence[Word], starts: np.ndarray, ends: np.ndarray, scores: Any, opts: AlignOptions
+) -> np.ndarray:
+    chosen = scores.speaker
+    duration = np.nan_to_num(ends - starts, nan=0.0)
+    ambiguous = (scores.overlap <= 0.0) | (scores.rival_overlap > opts.rival_share * duration)
+    if not ambiguous.any():
+        return chosen
+    sentence = _sentence_ids(words, starts, ends, opts.sentence_pause)
+    n_sentences, n_spk = int(sentence[-1]) + 1, scores.distance.shape[1]
+    votes = np.zeros((n_sentences, n_spk))
+    clear = ~ambiguous
+    np.add.at(votes, (sentence[clear], chosen[clear]), 1.0)
+    ranked = np.sort(votes, axis=1)
+    decisive = ranked[:, -1] > (ranked[:, -2] if n_spk > 1 else 0.0)
+    sentence_speaker = np.where(decisive, votes.argmax(1), -1)[sentence]
+    rows = np.arange(len(words))
+    within_reach = scores.distance[rows, np.clip(sentence_speaker, 0, None)] <= opts.smoothing_reach
+    move = ambiguous & (sentence_speaker >= 0) & within_reach & (sentence_speaker != chosen)
+    if move.any():
+        logger.debug("smoothing moved %d of %d ambiguous words to their sentence's speaker", move.sum(), ambiguous.sum())
+    return np.where(move, sentence_speaker, chosen)
+
+
+def assign_speakers(
+    words: Iterable[Word],
+    turns: Iterable[SpeakerTurn],
+    options: "AlignOptions | Mapping[str, Any] | None" = None,
+    *,
+    device: Any = None,
+) -> tuple[Word, ...]:
+    """New words, each with exactly one speaker taken from ``turns`` (or ``None`` for all when there are no turns).
+
+    Words keep their order; ``start``/``end`` may be None. ``device``: a CUDA device lets very large inputs run
+    on the GPU; anything else runs the numpy core.
+    """
+    words = list(words)
+    idx, labels = speaker_indices(words, turns, options, device=device)
+    return _with_speakers(words, idx, labels)
+
+
+def _with_speakers(words: Sequence[Word], idx: np.ndarray, labels: Sequence[str]) -> tuple[Word, ...]:
+    names = [*labels, None]  # index -1 selects None
+    return tuple(
+        Word(w.start, w.end, w.word, w.probability, names[i]) for w, i in zip(words, idx.tolist())
+    )
+
+
+def split_segments(
+    segments: Iterable[Segment], options: "AlignOptions | Mapping[str, Any] | None" = None
+) -> tuple[Segment, ...]:
+    """Split segments at every change of word speaker into speaker-homogeneous segments, in time order.
+
+    Each piece gets its own start/end (from its timed words, bounded by the original segment) and text rebuilt from
+    its words, so whisper's leading-space word convention is kept (``" Hello. How are you?"``). A segment without
+    words, or whose words share one speaker, is kept whole and takes that speaker.
+    """
+    AlignOptions.from_dict(options)
+    pieces: list[Segment] = []
+    for segment in segments:
+        pieces.extend(_split_one(segment))
+    return tuple(sorted(pieces, key=lambda s: s.start))
+
+
+def _split_one(segment: Segment) -> list[Segment]:
+    words = segment.words
+    if not words:
+        return [segment]
+    runs: list[list[Word]] = [[words[0]]]
+    for word in words[1:]:
+        if word.speaker == runs[-1][-1].speaker:
+            runs[-1].append(word)
+        else:
+            runs.append([word])
+    if len(runs) == 1:
+        return [dataclasses.replace(segment, speaker=words[0].speaker)]
+    pieces = []
+    previous_end = segment.start
+    for n, run in enumerate(runs):
+        timed_starts = [w.start for w in run if w.start is not None]
+        timed_ends = [w.end for w in run if w.end is not None]
+        start = timed_starts[0] if timed_starts else previous_end
+        if n == 0:
+            start = min(start, segment.start)
+        end = timed_ends[-1] if timed_ends else start
+        if n == len(runs) - 1:
+            end = max(end, segment.end)
+        end = max(end, start)
+        pieces.append(Segment(start, end, "".join(w.word for w in run), tuple(run), run[0].speaker))
+        previous_end = end
+    return pieces
+
+
+def align_transcript(
+    segments: Iterable[Segment],
+    turns: Iterable[SpeakerTurn],
+    options: "AlignOptions | Mapping[str, Any] | None" = None,
+    profiler: StageProfiler = NULL_PROFILER,
+    *,
+    device: Any = None,
+) -> tuple[Segment, ...]:
+    """Give every word of the transcript a speaker and split segments where the speaker changes.
+
+    Without turns (diarization off) every speaker stays None. Segments without words are placed by their own times.
+    """
+    opts = AlignOptions.from_dict(options)
+    segments = sorted(segments, key=lambda s: s.start)
+    turns = list(turns)
+    # Wordless segments take part as one pseudo-word each so they are placed like any word.
+    units = [w for s in segments for w in (s.words or (Word(s.start, s.end, s.text),))]
+    n_speakers = len({t.speaker for t in turns})
+    with profiler.subprocess("assign_speakers", words=len(units), turns=len(turns), speakers=n_speakers):
+        idx, labels = speaker_indices(units, turns, opts, device=device)
+        assigned = _with_speakers(units, idx, labels)
+    rebuilt: list[Segment] = []
+    pos = 0
+    for segment in segments:
+        if segment.words:
+            words = assigned[pos : pos + len(segment.words)]
+            rebuilt.append(dataclasses.replace(segment, words=words, speaker=_majority(words)))
+            pos += len(segment.words)
+        else:
+            rebuilt.append(dataclasses.replace(segment, speaker=assigned[pos].speaker))
+            pos += 1
+    if not opts.split_segments:
+        return tuple(rebuilt)
+    with profiler.subprocess("split_segments", segments=len(rebuilt)):
+        return split_segments(rebuilt, opts)
+
+
+def _majority(words: Sequence[Word]) -> str | None:
+    counts: dict[str | None, int] = {}
+    for w in words:
+        counts[w.speaker] = counts.get(w.speaker, 0) + 1
+    return max(counts, key=counts.__getitem__) if counts else None

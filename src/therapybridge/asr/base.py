@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -27,13 +27,30 @@ class TranscribeOptions:
     word_timestamps: bool = True
     cpu_threads: int = 0
     allow_download: bool = False
+    # Speech detection before decoding (Silero VAD, as in faster-whisper's batched pipeline).
     vad_filter: bool = True
+    vad_threshold: float = 0.5
+    vad_min_silence_ms: int = 160
+    vad_speech_pad_ms: int = 400
+    # Hallucination guards: regions quieter than this are never decoded; a window with no_speech_prob above
+    # ``no_speech_threshold`` and mean log-probability below ``log_prob_threshold`` is dropped; a phrase repeated
+    # back to back more than ``max_phrase_repeats`` times is cut to one occurrence (0 turns that guard off).
+    silence_floor_db: float = -60.0
+    no_speech_threshold: float | None = 0.6
+    log_prob_threshold: float | None = -1.0
+    max_phrase_repeats: int = 5
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ConfigurationError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.beam_size < 1:
             raise ConfigurationError(f"beam_size must be at least 1, got {self.beam_size}")
+        if self.cpu_threads < 0:
+            raise ConfigurationError(f"cpu_threads must be 0 (all cores) or more, got {self.cpu_threads}")
+        if not 0.0 < self.vad_threshold < 1.0:
+            raise ConfigurationError(f"vad_threshold must be between 0 and 1, got {self.vad_threshold}")
+        if self.vad_min_silence_ms < 0 or self.vad_speech_pad_ms < 0:
+            raise ConfigurationError("vad_min_silence_ms and vad_speech_pad_ms must not be negative")
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | TranscribeOptions | None") -> "TranscribeOptions":
@@ -41,6 +58,9 @@ class TranscribeOptions:
             return cls()
         if isinstance(data, cls):
             return data
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigurationError(f"unknown recognition option(s): {', '.join(unknown)}")
         return cls(**data)
 
 

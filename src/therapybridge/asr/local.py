@@ -1,0 +1,443 @@
+"""Local recognition with faster-whisper's ``BatchedInferencePipeline`` (CTranslate2: int8 on CPU, float16 on CUDA).
+
+How a recording is recognised:
+
+1. speech regions: Silero VAD (``vad_filter=True``, the default) or the whole input when the caller already removed
+   the silences; regions quieter than ``silence_floor_db`` are dropped before any decoding (pure silence guard);
+2. the regions are packed in order into pieces of at most 30 s of audio (Whisper's window) and the pieces are
+   decoded in batches; times come back on the packed clock and are mapped back to the clock of the input;
+3. hallucination guards: a segment the model itself calls non-speech (high ``no_speech_prob`` with a low average
+   log-probability) is dropped and looping repetitions of a phrase are cut to one occurrence.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import ConfigurationError, DependencyError, InvalidAudioError, ModelError
+from ..perf.hooks import NULL_PROFILER, StageProfiler
+from ..types import Segment, Word
+from .base import ASRResult, TranscribeOptions, Transcriber
+from .models import ResolvedModel, resolve_model
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from faster_whisper import WhisperModel
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+WINDOW_SECONDS = 30.0
+
+_MODELS: dict[tuple[str, str, int, str, int], "WhisperModel"] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def clear_model_cache() -> None:
+    """Forget every loaded model (they are freed once no transcriber holds them)."""
+    with _MODELS_LOCK:
+        _MODELS.clear()
+
+
+def default_compute_type(device: "torch.device | str") -> str:
+    """int8 on the CPU (fast, accurate enough for Whisper), float16 on CUDA."""
+    return "float16" if _device_type(device) == "cuda" else "int8"
+
+
+def _device_type(device: "torch.device | str") -> str:
+    return str(getattr(device, "type", device)).split(":", 1)[0]
+
+
+def _device_index(device: "torch.device | str") -> int:
+    index = getattr(device, "index", None)
+    if index is None and ":" in str(device):
+        index = int(str(device).split(":", 1)[1])
+    return int(index or 0)
+
+
+@dataclass(frozen=True)
+class _Region:
+    """Kept audio ``[start, end)`` in samples of the input, placed at ``packed_start`` on the packed clock."""
+
+    start: int
+    end: int
+    packed_start: int
+
+    @property
+    def offset(self) -> float:
+        return (self.start - self.packed_start) / SAMPLE_RATE
+
+    @property
+    def packed_end(self) -> int:
+        return self.packed_start + self.end - self.start
+
+
+class FasterWhisperTranscriber(Transcriber):
+    """Whisper through faster-whisper; the model loads once per process and is shared by every instance."""
+
+    name = "faster-whisper"
+
+    def __init__(
+        self,
+        options: "TranscribeOptions | dict[str, Any] | None" = None,
+        device: "torch.device | str" = "cpu",
+        *,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.options = TranscribeOptions.from_dict(options)
+        self.device_type = _device_type(device)
+        if self.device_type not in ("cpu", "cuda"):
+            logger.warning("CTranslate2 has no %s backend; recognition runs on the CPU", self.device_type)
+            self.device_type = "cpu"
+        self.device_index = _device_index(device) if self.device_type == "cuda" else 0
+        self.compute_type = self.options.compute_type or default_compute_type(self.device_type)
+        self.cpu_threads = self.options.cpu_threads or _available_cores()
+        self._cache_dir = cache_dir
+        self._resolved: ResolvedModel | None = None
+        self._model: "WhisperModel | None" = None
+
+    # -- loading ---------------------------------------------------------------------------------------------
+
+    def load(self, profiler: StageProfiler = NULL_PROFILER) -> None:
+        if self._model is not None:
+            return
+        with profiler.subprocess(
+            "model_loading", model=self.options.model, device=self.device_type, compute_type=self.compute_type
+        ):
+            self._resolved = resolve_model(
+                self.options.model, allow_download=self.options.allow_download, cache_dir=self._cache_dir
+            )
+            self._model = _load_model(self._resolved, self.device_type, self.device_index, self.compute_type,
+                                      self.cpu_threads)
+
+    @property
+    def model_id(self) -> str:
+        return self._resolved.name if self._resolved else self.options.model
+
+    @property
+    def model_sha256(self) -> str | None:
+        return self._resolved.sha256 if self._resolved else None
+
+    # -- recognition -----------------------------------------------------------------------------------------
+
+    def transcribe(
+        self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, *, profiler: StageProfiler = NULL_PROFILER
+    ) -> ASRResult:
+        """Recognise mono audio; segment and word times are seconds on the clock of ``audio``."""
+        self.load(profiler)
+        assert self._model is not None
+        samples = _mono_16k(audio, sample_rate)
+        opts = self.options
+        with profiler.subprocess("speech_detection", audio_seconds=round(len(samples) / SAMPLE_RATE, 3),
+                                 vad=opts.vad_filter):
+            regions = _speech_regions(samples, opts)
+            pieces = _pack(regions, samples, int(WINDOW_SECONDS * SAMPLE_RATE))
+        if not pieces:
+            return self._result((), self._fallback_language(), None, samples, regions=0)
+        packed, clips, layout = _packed_audio(samples, pieces)
+        with profiler.subprocess(
+            "inference",
+            audio_seconds=round(len(samples) / SAMPLE_RATE, 3),
+            speech_seconds=round(len(packed) / SAMPLE_RATE, 3),
+            chunks=len(clips),
+            batch_size=opts.batch_size,
+            beam_size=opts.beam_size,
+        ):
+            raw, info = self._decode(packed, clips)
+        with profiler.subprocess("postprocess", raw_segments=len(raw)):
+            segments = _to_segments(raw, layout, opts)
+        with profiler.subprocess("result", segments=len(segments), words=sum(len(s.words) for s in segments)):
+            return self._result(segments, info.language, info.language_probability, samples, regions=len(layout))
+
+    def _decode(self, packed: np.ndarray, clips: list[dict[str, float]]) -> tuple[list[Any], Any]:
+        from faster_whisper import BatchedInferencePipeline
+
+        opts = self.options
+        pipeline = BatchedInferencePipeline(self._model)  # cheap; holds per-call state, so one per call
+        generator, info = pipeline.transcribe(
+            packed,
+            language=opts.language,
+            batch_size=opts.batch_size,
+            beam_size=opts.beam_size,
+            word_timestamps=opts.word_timestamps,
+            initial_prompt=opts.initial_prompt or None,
+            hotwords=opts.hotwords or None,
+            vad_filter=False,
+            clip_timestamps=clips,
+        )
+        return list(generator), info
+
+    def _fallback_language(self) -> str | None:
+        if self.options.language:
+            return self.options.language
+        is_multilingual = bool(getattr(getattr(self._model, "model", None), "is_multilingual", True))
+        return None if is_multilingual else "en"
+
+    def _result(self, segments: Any, language: str | None, probability: float | None, samples: np.ndarray,
+                *, regions: int) -> ASRResult:
+        return ASRResult(
+            segments=tuple(segments),
+            language=language,
+            language_probability=None if probability is None else float(probability),
+            model=self.model_id,
+            model_sha256=self.model_sha256,
+            info={
+                "backend": self.name,
+                "device": self.device_type,
+                "compute_type": self.compute_type,
+                "audio_seconds": round(len(samples) / SAMPLE_RATE, 3),
+                "speech_regions": regions,
+            },
+        )
+
+
+def _available_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _load_model(resolved: ResolvedModel, device: str, index: int, compute_type: str, threads: int) -> "WhisperModel":
+    key = (str(resolved.path), device, index, compute_type, threads)
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None:
+            model = _construct(resolved, device, index, compute_type, threads)
+            _MODELS[key] = model
+        return model
+
+
+def _construct(resolved: ResolvedModel, device: str, index: int, compute_type: str, threads: int) -> "WhisperModel":
+    try:
+        import ctranslate2
+        from faster_whisper import WhisperModel
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        raise DependencyError("faster-whisper is not installed; run: pip install faster-whisper") from exc
+    supported = ctranslate2.get_supported_compute_types(device)
+    if compute_type not in supported:
+        raise ConfigurationError(
+            f"compute type {compute_type!r} is not supported on {device}; choose one of {', '.join(sorted(supported))}"
+        )
+    try:
+        return WhisperModel(str(resolved.path), device=device, device_index=index, compute_type=compute_type,
+                            cpu_threads=threads)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise ModelError(f"cannot load Whisper model {resolved.name!r} from {str(resolved.path)!r}: {exc}") from exc
+
+
+# -- audio in ---------------------------------------------------------------------------------------------------
+
+
+def _mono_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    samples = np.asarray(audio)
+    if samples.ndim == 2 and 1 in samples.shape:
+        samples = samples.reshape(-1)
+    if samples.ndim != 1:
+        raise ConfigurationError(f"recognition needs mono audio, got an array of shape {samples.shape}")
+    samples = np.ascontiguousarray(samples, dtype=np.float32)
+    if not np.isfinite(samples).all():
+        raise InvalidAudioError("the audio contains NaN or infinite samples")
+    if sample_rate != SAMPLE_RATE:
+        import soxr
+
+        samples = np.ascontiguousarray(soxr.resample(samples, sample_rate, SAMPLE_RATE), dtype=np.float32)
+    return samples
+
+
+# -- speech regions and packing ---------------------------------------------------------------------------------
+
+
+def _speech_regions(samples: np.ndarray, opts: TranscribeOptions) -> list[tuple[int, int]]:
+    """Where to listen: VAD regions (or the whole input), without the ones that are silent to the ear."""
+    if opts.vad_filter:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+        vad = VadOptions(
+            threshold=opts.vad_threshold,
+            min_silence_duration_ms=opts.vad_min_silence_ms,
+            speech_pad_ms=opts.vad_speech_pad_ms,
+            max_speech_duration_s=WINDOW_SECONDS,
+        )
+        regions = [(int(r["start"]), int(r["end"])) for r in get_speech_timestamps(samples, vad)]
+    else:
+        regions = [(0, len(samples))] if len(samples) else []
+    return [r for r in regions if _loudness_db(samples[r[0] : r[1]]) > opts.silence_floor_db]
+
+
+def _loudness_db(samples: np.ndarray) -> float:
+    """Loudness of the loudest 100 ms of a stretch, in dBFS: one word above the floor keeps the region."""
+    if len(samples) == 0:
+        return -np.inf
+    frame = SAMPLE_RATE // 10
+    usable = len(samples) - len(samples) % frame
+    frames = samples[:usable].reshape(-1, frame) if usable else samples[None, :]
+    power = float(np.max(np.mean(np.square(frames, dtype=np.float64), axis=1)))
+    return 10.0 * np.log10(power) if power > 0 else -np.inf
+
+
+def _pack(regions: list[tuple[int, int]], samples: np.ndarray, window: int) -> list[list[tuple[int, int]]]:
+    """Group consecutive regions into pieces of at most ``window`` samples; split longer regions where it is quiet."""
+    pieces: list[list[tuple[int, int]]] = []
+    current: list[tuple[int, int]] = []
+    filled = 0
+    for region in (part for r in regions for part in _split_long(samples, r, window)):
+        length = region[1] - region[0]
+        if current and filled + length > window:
+            pieces.append(current)
+            current, filled = [], 0
+        current.append(region)
+        filled += length
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def _split_long(samples: np.ndarray, region: tuple[int, int], window: int) -> list[tuple[int, int]]:
+    """Cut a region longer than the window at the quietest 20 ms in the last third of each window."""
+    start, end = region
+    parts = []
+    frame = SAMPLE_RATE // 50
+    while end - start > window:
+        lo, hi = start + 2 * window // 3, start + window
+        span = samples[lo:hi]
+        usable = len(span) - len(span) % frame
+        energy = np.mean(np.square(span[:usable].reshape(-1, frame), dtype=np.float64), axis=1)
+        cut = lo + int(np.argmin(energy)) * frame + frame // 2
+        parts.append((start, cut))
+        start = cut
+    parts.append((start, end))
+    return parts
+
+
+def _packed_audio(
+    samples: np.ndarray, pieces: list[list[tuple[int, int]]]
+) -> tuple[np.ndarray, list[dict[str, float]], list[_Region]]:
+    """The kept audio back to back, the clip (in seconds) of each piece on that clock, and the way back."""
+    layout: list[_Region] = []
+    clips = []
+    cursor = 0
+    for piece in pieces:
+        piece_start = cursor
+        for start, end in piece:
+            layout.append(_Region(start, end, cursor))
+            cursor += end - start
+        clips.append({"start": piece_start / SAMPLE_RATE, "end": cursor / SAMPLE_RATE})
+    packed = np.concatenate([samples[r.start : r.end] for r in layout]) if layout else np.zeros(0, np.float32)
+    return packed, clips, layout
+
+
+# -- results back on the input clock, with the hallucination guards ---------------------------------------------
+
+
+class _ClockMap:
+    """Packed time to input time: each instant belongs to the region that holds it on the packed clock."""
+
+    def __init__(self, layout: list[_Region]) -> None:
+        self._layout = layout
+        self._ends = [r.packed_end / SAMPLE_RATE for r in layout]
+
+    def region_of(self, packed_time: float) -> _Region:
+        index = min(bisect.bisect_right(self._ends, packed_time), len(self._layout) - 1)
+        return self._layout[index]
+
+    def word(self, word: Any) -> tuple[Word, _Region]:
+        """A word stays inside the region of its midpoint, so it never straddles a removed silence."""
+        region = self.region_of((word.start + word.end) / 2.0)
+        lo, hi = region.start / SAMPLE_RATE, region.end / SAMPLE_RATE
+        start = min(max(word.start + region.offset, lo), hi)
+        end = min(max(word.end + region.offset, start), hi)
+        probability = None if word.probability is None else float(word.probability)
+        return Word(start=round(start, 3), end=round(end, 3), word=word.word, probability=probability), region
+
+    def time(self, packed_time: float) -> float:
+        return round(packed_time + self.region_of(packed_time).offset, 3)
+
+
+def _to_segments(raw: list[Any], layout: list[_Region], opts: TranscribeOptions) -> list[Segment]:
+    clock = _ClockMap(layout)
+    segments: list[Segment] = []
+    for seg in raw:
+        if _is_non_speech(seg, opts):
+            continue
+        if seg.words:
+            placed = _without_loops([clock.word(w) for w in seg.words], opts.max_phrase_repeats)
+            segments.extend(_split_at_regions(placed))
+        elif seg.text.strip():
+            segments.append(Segment(start=clock.time(seg.start), end=clock.time(seg.end), text=seg.text.strip()))
+    return segments
+
+
+def _is_non_speech(seg: Any, opts: TranscribeOptions) -> bool:
+    """Whisper's own rule: a window it thinks is not speech and decoded with low confidence is a hallucination."""
+    return (
+        opts.no_speech_threshold is not None
+        and opts.log_prob_threshold is not None
+        and seg.no_speech_prob > opts.no_speech_threshold
+        and seg.avg_logprob < opts.log_prob_threshold
+    )
+
+
+def _split_at_regions(placed: list[tuple[Word, _Region]]) -> list[Segment]:
+    """One segment per kept speech region: a batched window holds many utterances, and pauses separate them."""
+    groups: list[list[Word]] = []
+    last_region = None
+    for word, region in placed:
+        if region is not last_region:
+            groups.append([])
+            last_region = region
+        groups[-1].append(word)
+    return [_segment(group) for group in groups if group]
+
+
+def _segment(words: list[Word]) -> Segment:
+    text = "".join(w.word for w in words).strip()
+    return Segment(start=words[0].start or 0.0, end=words[-1].end or 0.0, text=text, words=tuple(words))
+
+
+_TOKEN = re.compile(r"[\w']+")
+
+
+def _norm(word: Word) -> str:
+    return " ".join(_TOKEN.findall(word.word.lower()))
+
+
+def _without_loops(words: list[tuple[Word, Any]], max_repeats: int) -> list[tuple[Word, Any]]:
+    """Cut a phrase of 1-8 words repeated back to back more than ``max_repeats`` times down to one occurrence."""
+    if max_repeats <= 0 or len(words) <= max_repeats:
+        return words
+    keys = [_norm(w) for w, _ in words]
+    out_words: list[tuple[Word, Any]] = []
+    i = 0
+    while i < len(words):
+        span, repeats = _longest_loop(keys, i)
+        if repeats > max_repeats:
+            out_words.extend(words[i : i + span])
+            i += span * repeats
+        else:
+            out_words.append(words[i])
+            i += 1
+    return out_words
+
+
+def _longest_loop(keys: list[str], i: int, max_span: int = 8) -> tuple[int, int]:
+    """The phrase length starting at ``i`` that repeats most often back to back, and how often."""
+    best = (1, 1)
+    for span in range(1, max_span + 1):
+        phrase = keys[i : i + span]
+        if len(phrase) < span or not any(phrase):
+            break
+        repeats = 1
+        while keys[i + repeats * span : i + (repeats + 1) * span] == phrase:
+            repeats += 1
+        if repeats > best[1]:
+            best = (span, repeats)
+    return best

@@ -128,13 +128,18 @@ def _talk_until(table: CoverageTable, t: np.ndarray) -> np.ndarray:
 def _score_chunk(table: CoverageTable, a: np.ndarray, b: np.ndarray, context: float) -> tuple[np.ndarray, ...]:
     overlap = _talk_until(table, b) - _talk_until(table, a)
     window = _talk_until(table, b + context) - _talk_until(table, a - context)
-    i_a = np.clip(np.searchsorted(table.bounds, a, side="right") - 1, 0, None)
-    i_b = np.clip(np.searchsorted(table.bounds, b, side="left"), None, table.bounds.size - 1)
-    # The clipped rows describe the first/last boundary only when the word lies inside the turns' span.
-    before = np.where((table.bounds[i_a] <= a)[:, None], a[:, None] - table.last_end[i_a], np.inf)
-    after = np.where((table.bounds[i_b] >= b)[:, None], table.next_start[i_b] - b[:, None], np.inf)
-    touching = (overlap > TIE_TOLERANCE) | table.active[i_a] & (table.bounds[i_a] <= a)[:, None]
-    distance = np.where(touching, 0.0, np.maximum(np.minimum(before, after), 0.0))
+    n = table.bounds.size
+    # Latest end of each speaker at or before b, earliest start at or after a (rows clipped into the table,
+    # then discarded when the word lies outside the turns' span).
+    row_b = np.searchsorted(table.bounds, b, side="right") - 1
+    row_a = np.searchsorted(table.bounds, a, side="left")
+    last_end = np.where((row_b >= 0)[:, None], table.last_end[np.clip(row_b, 0, None)], -np.inf)
+    next_start = np.where((row_a < n)[:, None], table.next_start[np.clip(row_a, None, n - 1)], np.inf)
+    row_in = np.clip(np.searchsorted(table.bounds, a, side="right") - 1, 0, None)
+    inside = table.active[row_in] & (table.bounds[row_in] <= a)[:, None]  # a point inside a turn
+    touching = (overlap > TIE_TOLERANCE) | inside | (last_end >= a[:, None]) | (next_start <= b[:, None])
+    gap = np.minimum(a[:, None] - last_end, next_start - b[:, None])
+    distance = np.where(touching, 0.0, np.maximum(gap, 0.0))
     return overlap, window, distance
 
 
@@ -145,7 +150,10 @@ def _choose(overlap: np.ndarray, window: np.ndarray, distance: np.ndarray, xp: A
     d = xp.where(candidate, distance, inf)
     nearest = d.min(1, keepdims=True) if xp is np else d.amin(1, keepdim=True)
     candidate = candidate & (d <= nearest + TIE_TOLERANCE)
-    chosen = xp.where(candidate, window, -inf).argmax(1)
+    w = xp.where(candidate, window, -inf)
+    widest = w.max(1, keepdims=True) if xp is np else w.amax(1, keepdim=True)
+    candidate = candidate & (w >= widest - TIE_TOLERANCE)
+    chosen = candidate.argmax(1) if xp is np else candidate.int().argmax(1)  # first candidate
     rows = xp.arange(overlap.shape[0])
     chosen_overlap = overlap[rows, chosen]
     others = overlap.clone() if xp is not np else overlap.copy()
@@ -244,13 +252,16 @@ def _score_words_torch(a: np.ndarray, b: np.ndarray, table: CoverageTable, conte
 
     overlap = talk_until(tb) - talk_until(ta)
     window = talk_until(tb + context) - talk_until(ta - context)
-    i_a = (torch.searchsorted(bounds, ta, right=True) - 1).clamp(min=0)
-    i_b = torch.searchsorted(bounds, tb).clamp(max=bounds.numel() - 1)
-    inf = torch.full_like(talk[i_a], float("inf"))
-    before = torch.where((bounds[i_a] <= ta)[:, None], ta[:, None] - last_end[i_a], inf)
-    after = torch.where((bounds[i_b] >= tb)[:, None], next_start[i_b] - tb[:, None], inf)
-    touching = (overlap > TIE_TOLERANCE) | (active[i_a] & (bounds[i_a] <= ta)[:, None])
-    distance = torch.where(touching, torch.zeros_like(before), torch.minimum(before, after).clamp(min=0.0))
+    n = bounds.numel()
+    row_b = torch.searchsorted(bounds, tb, right=True) - 1
+    row_a = torch.searchsorted(bounds, ta)
+    last = torch.where((row_b >= 0)[:, None], last_end[row_b.clamp(min=0)], torch.full_like(overlap, -float("inf")))
+    nxt = torch.where((row_a < n)[:, None], next_start[row_a.clamp(max=n - 1)], torch.full_like(overlap, float("inf")))
+    row_in = (torch.searchsorted(bounds, ta, right=True) - 1).clamp(min=0)
+    inside = active[row_in] & (bounds[row_in] <= ta)[:, None]
+    touching = (overlap > TIE_TOLERANCE) | inside | (last >= ta[:, None]) | (nxt <= tb[:, None])
+    gap = torch.minimum(ta[:, None] - last, nxt - tb[:, None])
+    distance = torch.where(touching, torch.zeros_like(gap), gap.clamp(min=0.0))
     chosen, chosen_overlap, rival = _choose(overlap, window, distance, xp=torch)
     return SpeakerScores(
         chosen.cpu().numpy().astype(np.int64),

@@ -1,0 +1,129 @@
+"""The built-in formats: JSON (the full contract), TXT, SRT, WebVTT and RTTM."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePath
+
+from ..types import Segment, Transcript
+from .base import Cue, Writer, clock, speaker_segments, subtitle_cues, wrap_lines
+
+
+class JsonWriter(Writer):
+    """The complete transcript in the JSON contract of DESIGN.md (no embeddings, times in seconds)."""
+
+    format = "json"
+    extension = "json"
+
+    def render(self, transcript: Transcript) -> str:
+        return json.dumps(transcript.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+class TxtWriter(Writer):
+    """Readable paragraphs: a header line ``Label  [HH:MM:SS.s - HH:MM:SS.s]`` then the text.
+
+    Consecutive segments of one speaker form one paragraph; without diarization every segment is its own
+    paragraph and the header carries only its times.
+    """
+
+    format = "txt"
+    extension = "txt"
+
+    def render(self, transcript: Transcript) -> str:
+        blocks = []
+        for cue in paragraphs(transcript):
+            times = f"[{clock(cue.start, digits=1)} - {clock(cue.end, digits=1)}]"
+            label = transcript.speaker_label(cue.speaker)
+            header = f"{label}  {times}" if label else times
+            blocks.append(f"{header}\n{cue.text}\n")
+        return "\n".join(blocks)
+
+
+def paragraphs(transcript: Transcript) -> list[Cue]:
+    """Speaker turns as paragraphs: consecutive segments of one (known) speaker merged."""
+    merged: list[Cue] = []
+    for segment in speaker_segments(transcript):
+        text = segment.text.strip()
+        if not text:
+            continue
+        last = merged[-1] if merged else None
+        if last is not None and segment.speaker is not None and last.speaker == segment.speaker:
+            merged[-1] = Cue(last.start, max(last.end, segment.end), f"{last.text} {text}", last.speaker)
+        else:
+            merged.append(Cue(segment.start, segment.end, text, segment.speaker))
+    return merged
+
+
+class SrtWriter(Writer):
+    """SubRip subtitles; each cue starts with ``Label: `` when the speaker is known."""
+
+    format = "srt"
+    extension = "srt"
+
+    def render(self, transcript: Transcript) -> str:
+        blocks = []
+        for n, cue in enumerate(subtitle_cues(transcript), start=1):
+            label = transcript.speaker_label(cue.speaker)
+            text = f"{label}: {cue.text}" if label else cue.text
+            lines = "\n".join(wrap_lines(text))
+            blocks.append(f"{n}\n{clock(cue.start, ',')} --> {clock(cue.end, ',')}\n{lines}\n")
+        return "\n".join(blocks)
+
+
+def escape_vtt(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class VttWriter(Writer):
+    """WebVTT subtitles with ``<v Label>`` voice tags (text escaped), readable by browsers' ``<track>``."""
+
+    format = "vtt"
+    extension = "vtt"
+
+    def render(self, transcript: Transcript) -> str:
+        blocks = ["WEBVTT\n"]
+        for cue in subtitle_cues(transcript):
+            label = transcript.speaker_label(cue.speaker)
+            lines = "\n".join(escape_vtt(line) for line in wrap_lines(cue.text))
+            if label:
+                lines = f"<v {escape_vtt(label)}>{lines}</v>"
+            blocks.append(f"{clock(cue.start)} --> {clock(cue.end)}\n{lines}\n")
+        return "\n".join(blocks)
+
+
+class RttmWriter(Writer):
+    """NIST RTTM speaker turns (one line per speaker-homogeneous segment, speaker ids, not labels)."""
+
+    format = "rttm"
+    extension = "rttm"
+
+    def render(self, transcript: Transcript) -> str:
+        file_id = rttm_file_id(transcript.audio.path)
+        lines = []
+        for segment in _rttm_turns(speaker_segments(transcript)):
+            duration = max(segment.end - segment.start, 0.0)
+            lines.append(
+                f"SPEAKER {file_id} 1 {segment.start:.3f} {duration:.3f} <NA> <NA> {segment.speaker} <NA> <NA>"
+            )
+        return "".join(line + "\n" for line in lines)
+
+
+def rttm_file_id(path: str) -> str:
+    """The recording's stem with whitespace replaced, as RTTM fields are space-separated."""
+    stem = PurePath(path).stem or "audio"
+    return re.sub(r"\s+", "_", stem)
+
+
+def _rttm_turns(segments: tuple[Segment, ...]) -> list[Segment]:
+    """Speaker segments with a speaker, adjacent ones of the same speaker joined (touching or overlapping)."""
+    turns: list[Segment] = []
+    for segment in segments:
+        if segment.speaker is None:
+            continue
+        last = turns[-1] if turns else None
+        if last is not None and last.speaker == segment.speaker and segment.start <= last.end:
+            turns[-1] = Segment(last.start, max(last.end, segment.end), "", (), last.speaker)
+        else:
+            turns.append(Segment(segment.start, segment.end, "", (), segment.speaker))
+    return turns

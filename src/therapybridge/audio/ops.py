@@ -1,0 +1,352 @@
+"""Device-agnostic signal operations on torch tensors: downmix, resample, silence detection, trimming, normalization.
+
+Every function takes and returns tensors on the caller's device. Where the fastest correct method differs per
+device (resampling, the loudness filter), both methods are always available and the tests hold them to each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from ..errors import ConfigurationError, DependencyError
+
+logger = logging.getLogger(__name__)
+
+RESAMPLE_METHODS = ("auto", "soxr", "julius")
+# julius settings chosen by measurement: ≥ 65 dB SNR against soxr HQ on a 50 Hz–7 kHz sweep, 44.1 → 16 kHz.
+_JULIUS_ZEROS = 32
+_JULIUS_ROLLOFF = 0.96
+_SILENT_DB = -120.0
+
+# ITU-R BS.1770-4 K-weighting: a high shelf (head effects) followed by a high-pass (RLB curve).
+_SHELF_GAIN_DB = 3.999843853973347
+_SHELF_Q = 0.7071752369554196
+_SHELF_HZ = 1681.974450955533
+_HIGHPASS_Q = 0.5003270373238773
+_HIGHPASS_HZ = 38.13547087602444
+_LUFS_OFFSET = -0.691
+_ABSOLUTE_GATE_LUFS = -70.0
+_RELATIVE_GATE_LU = -10.0
+# The K-filter's impulse response has decayed below -100 dB by this time at any sample rate ≥ 8 kHz.
+_KFILTER_IR_SECONDS = 0.05
+
+
+# ---------------------------------------------------------------- channels
+
+
+def to_mono(waveform: torch.Tensor, channel: int | None = None) -> torch.Tensor:
+    """``[channels, samples]`` (or already 1-D) → ``[samples]``: the mean over channels, or one channel."""
+    if waveform.dim() == 1:
+        return waveform
+    if channel is not None:
+        if not 0 <= channel < waveform.shape[0]:
+            raise ConfigurationError(f"channel {channel} does not exist; the audio has {waveform.shape[0]} channel(s)")
+        return waveform[channel]
+    if waveform.shape[0] == 1:
+        return waveform[0]
+    return waveform.mean(dim=0)
+
+
+# ---------------------------------------------------------------- sample rate
+
+
+def resample(waveform: torch.Tensor, orig_rate: int, new_rate: int, *, method: str = "auto") -> torch.Tensor:
+    """Change the sample rate of ``[..., samples]`` audio without shifting it in time.
+
+    ``auto`` picks soxr (HQ) for tensors on the CPU and julius' sinc filter on accelerators; ``soxr`` on an
+    accelerator copies through host memory.
+    """
+    if method not in RESAMPLE_METHODS:
+        raise ConfigurationError(f"unknown resampling method {method!r}; choose one of {', '.join(RESAMPLE_METHODS)}")
+    if orig_rate == new_rate:
+        return waveform
+    if orig_rate <= 0 or new_rate <= 0:
+        raise ConfigurationError(f"sample rates must be positive, got {orig_rate} → {new_rate}")
+    chosen = resample_method_for(waveform.device) if method == "auto" else method
+    if chosen == "soxr":
+        return _resample_soxr(waveform, orig_rate, new_rate)
+    return _resample_julius(waveform, orig_rate, new_rate)
+
+
+def resample_method_for(device: torch.device) -> str:
+    return "soxr" if device.type == "cpu" else "julius"
+
+
+def _resample_soxr(waveform: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
+    import soxr
+
+    host = waveform.detach().to("cpu", torch.float32).numpy()
+    if host.shape[-1] == 0:
+        return waveform.new_zeros((*waveform.shape[:-1], 0))
+    frames = host.T if host.ndim == 2 else host  # soxr wants [samples, channels]
+    out = soxr.resample(np.ascontiguousarray(frames), orig_rate, new_rate, quality="HQ")
+    out = out.T if host.ndim == 2 else out
+    return torch.from_numpy(np.ascontiguousarray(out)).to(waveform.device)
+
+
+def _resample_julius(waveform: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
+    import julius
+
+    if waveform.shape[-1] == 0:
+        return waveform.new_zeros((*waveform.shape[:-1], 0))
+    gcd = math.gcd(orig_rate, new_rate)
+    return julius.resample_frac(
+        waveform, orig_rate // gcd, new_rate // gcd, zeros=_JULIUS_ZEROS, rolloff=_JULIUS_ROLLOFF
+    )
+
+
+# ---------------------------------------------------------------- silence
+
+
+def frame_db(waveform: torch.Tensor, frame_length: int) -> torch.Tensor:
+    """RMS level in dBFS of consecutive, non-overlapping frames of a 1-D signal (a partial last frame counts)."""
+    if frame_length <= 0:
+        raise ConfigurationError("frame length must be positive")
+    n = waveform.shape[-1]
+    frames = math.ceil(n / frame_length)
+    if frames == 0:
+        return waveform.new_zeros(0)
+    padded = torch.nn.functional.pad(waveform, (0, frames * frame_length - n))
+    power = padded.reshape(frames, frame_length).square().sum(dim=1)
+    counts = torch.full((frames,), float(frame_length), device=waveform.device)
+    counts[-1] = n - (frames - 1) * frame_length
+    return 10.0 * torch.log10(power / counts + 1e-12)  # the 1e-12 floor is _SILENT_DB
+
+
+@dataclass(frozen=True)
+class SilenceAnalysis:
+    """Speech runs found by an energy detector, in samples, and the levels that decided them."""
+
+    speech: tuple[tuple[int, int], ...]
+    reference_db: float
+    threshold_db: float
+    frame_length: int
+
+
+def detect_speech(
+    waveform: torch.Tensor,
+    sample_rate: int,
+    *,
+    threshold_db: float = -35.0,
+    floor_db: float = -65.0,
+    frame_seconds: float = 0.02,
+    reference_quantile: float = 0.95,
+) -> SilenceAnalysis:
+    """Find speech in a 1-D signal: frames louder than the recording's loud-speech level plus ``threshold_db``.
+
+    The loud-speech level is the ``reference_quantile`` of frame levels, so the threshold follows the
+    recording's gain; ``floor_db`` (absolute dBFS) keeps a silent or near-silent recording from becoming all speech.
+    """
+    frame_length = max(1, round(frame_seconds * sample_rate))
+    levels = frame_db(waveform, frame_length)
+    if levels.numel() == 0:
+        return SilenceAnalysis((), _SILENT_DB, floor_db, frame_length)
+    reference = float(torch.quantile(levels.float(), reference_quantile))
+    threshold = max(reference + threshold_db, floor_db)
+    mask = levels > threshold
+    runs = _true_runs(mask)
+    n = waveform.shape[-1]
+    speech = tuple((s * frame_length, min(e * frame_length, n)) for s, e in runs)
+    return SilenceAnalysis(speech, reference, threshold, frame_length)
+
+
+def _true_runs(mask: torch.Tensor) -> list[tuple[int, int]]:
+    """``[(start, end)]`` frame indices of the runs of True in a 1-D bool tensor (end exclusive)."""
+    edges = torch.diff(mask.to(torch.int8), prepend=mask.new_zeros(1, dtype=torch.int8), append=mask.new_zeros(1, dtype=torch.int8))
+    starts = torch.nonzero(edges == 1).flatten().tolist()
+    ends = torch.nonzero(edges == -1).flatten().tolist()
+    return list(zip(starts, ends))
+
+
+def plan_kept_spans(
+    speech: Sequence[tuple[int, int]],
+    num_samples: int,
+    *,
+    edge_pad: int,
+    max_pause: int | None,
+    trim_edges: bool,
+) -> list[tuple[int, int]]:
+    """Which sample ranges to keep: speech plus ``edge_pad`` at the edges, every pause longer than ``max_pause``
+    cut down to ``max_pause`` (half kept after the speech before it, half before the speech after it).
+
+    With no speech at all, nothing is kept when trimming edges and everything otherwise.
+    """
+    if not speech:
+        return [] if trim_edges else ([(0, num_samples)] if num_samples else [])
+    first, last = speech[0][0], speech[-1][1]
+    start = max(0, first - edge_pad) if trim_edges else 0
+    end = min(num_samples, last + edge_pad) if trim_edges else num_samples
+    spans: list[tuple[int, int]] = []
+    current = start
+    if max_pause is not None:
+        half = max_pause // 2
+        for (_, prev_end), (next_start, _) in zip(speech, speech[1:]):
+            if next_start - prev_end > max_pause:
+                spans.append((current, prev_end + half))
+                current = next_start - (max_pause - half)
+    spans.append((current, end))
+    return [(s, e) for s, e in spans if e > s]
+
+
+def cut(waveform: torch.Tensor, spans: Sequence[tuple[int, int]]) -> torch.Tensor:
+    """The concatenation of ``waveform[..., s:e]`` for each kept span."""
+    if not spans:
+        return waveform[..., :0]
+    if len(spans) == 1 and spans[0] == (0, waveform.shape[-1]):
+        return waveform
+    return torch.cat([waveform[..., s:e] for s, e in spans], dim=-1)
+
+
+# ---------------------------------------------------------------- Silero VAD (optional)
+
+
+def silero_speech(waveform: torch.Tensor, sample_rate: int, *, threshold: float = 0.5) -> tuple[tuple[int, int], ...]:
+    """Speech runs in samples found by the Silero VAD bundled in the ``silero-vad`` package (no download)."""
+    if sample_rate not in (8000, 16000):
+        raise ConfigurationError("the Silero VAD needs 8 or 16 kHz audio; set target_sample_rate to 16000")
+    model, get_speech_timestamps = _silero_model()
+    with torch.inference_mode():
+        found = get_speech_timestamps(
+            waveform.detach().to("cpu", torch.float32),
+            model,
+            threshold=threshold,
+            sampling_rate=sample_rate,
+            min_silence_duration_ms=100,
+            speech_pad_ms=0,
+        )
+    return tuple((int(item["start"]), int(item["end"])) for item in found)
+
+
+@lru_cache(maxsize=1)
+def _silero_model():
+    try:
+        from silero_vad import get_speech_timestamps, load_silero_vad
+    except ImportError as exc:
+        raise DependencyError("the Silero VAD needs the 'silero-vad' package; install it with pip install silero-vad") from exc
+    logger.info("loading the bundled Silero VAD model")
+    return load_silero_vad(onnx=False), get_speech_timestamps
+
+
+# ---------------------------------------------------------------- normalization
+
+
+def peak_db(waveform: torch.Tensor) -> float:
+    """Sample peak in dBFS (−inf for silence)."""
+    if waveform.numel() == 0:
+        return -math.inf
+    peak = float(waveform.abs().max())
+    return 20.0 * math.log10(peak) if peak > 0 else -math.inf
+
+
+def peak_normalize(waveform: torch.Tensor, target_dbfs: float = -1.0) -> tuple[torch.Tensor, float]:
+    """Scale so the sample peak sits at ``target_dbfs``; returns the new tensor and the gain in dB applied."""
+    current = peak_db(waveform)
+    if not math.isfinite(current):
+        return waveform, 0.0
+    gain_db = target_dbfs - current
+    return waveform * (10.0 ** (gain_db / 20.0)), gain_db
+
+
+def k_weighting_sos(sample_rate: int) -> np.ndarray:
+    """BS.1770 K-weighting as two second-order sections (``[[b0, b1, b2, 1, a1, a2], …]``) for any sample rate.
+
+    The bilinear-transform design reproduces the standard's published 48 kHz coefficients.
+    """
+    k = math.tan(math.pi * _SHELF_HZ / sample_rate)
+    v_high = 10.0 ** (_SHELF_GAIN_DB / 20.0)
+    v_band = v_high ** 0.4996667741545416
+    norm = 1.0 + k / _SHELF_Q + k * k
+    shelf = [
+        (v_high + v_band * k / _SHELF_Q + k * k) / norm,
+        2.0 * (k * k - v_high) / norm,
+        (v_high - v_band * k / _SHELF_Q + k * k) / norm,
+        1.0,
+        2.0 * (k * k - 1.0) / norm,
+        (1.0 - k / _SHELF_Q + k * k) / norm,
+    ]
+    k = math.tan(math.pi * _HIGHPASS_HZ / sample_rate)
+    norm = 1.0 + k / _HIGHPASS_Q + k * k
+    # The standard keeps the high-pass numerator at [1, -2, 1] and normalises only the denominator.
+    high = [1.0, -2.0, 1.0, 1.0, 2.0 * (k * k - 1.0) / norm, (1.0 - k / _HIGHPASS_Q + k * k) / norm]
+    return np.array([shelf, high], dtype=np.float64)
+
+
+def k_weight(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
+    """Apply K-weighting to a 1-D signal on its own device.
+
+    An IIR filter is sequential, so the filter runs as an FFT convolution with its impulse response, truncated
+    where it has decayed below -100 dB; the same code on every device, and faster than scipy's IIR on the CPU.
+    """
+    return fft_convolve(waveform, _k_impulse_response(sample_rate, waveform.device))
+
+
+def _k_impulse_response(sample_rate: int, device: torch.device) -> torch.Tensor:
+    from scipy.signal import sosfilt
+
+    impulse = np.zeros(max(16, int(_KFILTER_IR_SECONDS * sample_rate)), dtype=np.float64)
+    impulse[0] = 1.0
+    return torch.from_numpy(sosfilt(k_weighting_sos(sample_rate), impulse).astype(np.float32)).to(device)
+
+
+def fft_convolve(signal: torch.Tensor, kernel: torch.Tensor, *, fft_size: int = 1 << 15) -> torch.Tensor:
+    """Causal linear convolution of a 1-D signal with a shorter kernel by overlap-add; output has the signal's length."""
+    n, k = signal.shape[-1], kernel.shape[-1]
+    if n == 0:
+        return signal
+    size = max(fft_size, 1 << (2 * k).bit_length())
+    block = size - k + 1
+    blocks = math.ceil(n / block)
+    segments = torch.nn.functional.pad(signal, (0, blocks * block - n)).reshape(blocks, block)
+    pieces = torch.fft.irfft(torch.fft.rfft(segments, n=size) * torch.fft.rfft(kernel, n=size), n=size)
+    out = pieces[:, :block].reshape(-1).clone()
+    # Each block's tail (the kernel's ringing) spills into the start of the next block.
+    tails = pieces[:-1, block:]
+    starts = torch.arange(1, blocks, device=signal.device) * block
+    index = (starts[:, None] + torch.arange(k - 1, device=signal.device)[None, :]).reshape(-1)
+    keep = index < out.shape[0]
+    out.index_add_(0, index[keep], tails.reshape(-1)[keep])
+    return out[:n]
+
+
+def integrated_loudness(waveform: torch.Tensor, sample_rate: int) -> float:
+    """Gated integrated loudness of a mono signal in LUFS (ITU-R BS.1770-4); −inf when everything is gated out."""
+    if waveform.shape[-1] < int(0.4 * sample_rate):
+        return -math.inf
+    weighted = k_weight(waveform, sample_rate)
+    hop = int(round(0.1 * sample_rate))
+    quarters = weighted.shape[-1] // hop
+    energy = weighted[: quarters * hop].double().reshape(quarters, hop).square().sum(dim=1)
+    # 400 ms blocks overlapping by 75 %: each block is four consecutive 100 ms quarters.
+    block_power = (energy[:-3] + energy[1:-2] + energy[2:-1] + energy[3:]) / (4 * hop)
+    block_lufs = _LUFS_OFFSET + 10.0 * torch.log10(block_power.clamp_min(1e-30))
+    loud = block_power[block_lufs > _ABSOLUTE_GATE_LUFS]
+    if loud.numel() == 0:
+        return -math.inf
+    relative_gate = _LUFS_OFFSET + 10.0 * math.log10(float(loud.mean())) + _RELATIVE_GATE_LU
+    gated = block_power[(block_lufs > _ABSOLUTE_GATE_LUFS) & (block_lufs > relative_gate)]
+    return _LUFS_OFFSET + 10.0 * math.log10(float(gated.mean()))
+
+
+def loudness_normalize(
+    waveform: torch.Tensor,
+    sample_rate: int,
+    target_lufs: float = -23.0,
+    *,
+    peak_ceiling_dbfs: float = -1.0,
+) -> tuple[torch.Tensor, float, float]:
+    """Scale to ``target_lufs``; returns (tensor, measured LUFS, gain dB). The gain is capped so the sample
+    peak stays at or below ``peak_ceiling_dbfs`` (the caller reports when the cap bites)."""
+    measured = integrated_loudness(waveform, sample_rate)
+    if not math.isfinite(measured):
+        return waveform, measured, 0.0
+    gain_db = target_lufs - measured
+    headroom = peak_ceiling_dbfs - peak_db(waveform)
+    gain_db = min(gain_db, headroom)
+    return waveform * (10.0 ** (gain_db / 20.0)), measured, gain_db

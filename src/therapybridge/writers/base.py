@@ -71,11 +71,13 @@ def subtitle_cues(transcript: Transcript, *, max_chars: int = 84, max_duration: 
         text = segment.text.strip()
         if not text:
             continue
-        fits = len(text) <= max_chars and segment.end - segment.start <= max_duration
+        label = transcript.speaker_label(segment.speaker) or ""
+        budget = max(max_chars - len(label) - 2, max_chars // 2) if label else max_chars  # "Label: " is shown too
+        fits = len(text) <= budget and segment.end - segment.start <= max_duration
         if fits or not segment.words:
             cues.append(Cue(segment.start, segment.end, text, segment.speaker))
             continue
-        cues.extend(_chunk_words(segment, max_chars, max_duration))
+        cues.extend(_chunk_words(segment, budget, max_duration))
     return cues
 
 

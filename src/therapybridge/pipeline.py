@@ -316,7 +316,7 @@ class AudioTranscriptionPipeline:
         )
 
     def _with_metrics(self, transcript: Transcript, perf: PerformanceLogger) -> Transcript:
-        return transcript.with_changes(performance_metrics=perf.metrics())
+        return transcript.with_changes(performance_metrics=perf.snapshot().metrics())
 
     def _provenance(
         self, config: PipelineConfig, model: str, model_sha256: str | None, diarization: DiarizationResult | None

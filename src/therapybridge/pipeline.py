@@ -11,6 +11,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -103,6 +104,8 @@ class AudioTranscriptionPipeline:
         self._diarizer: Diarizer | None = None
         self._asr_lock = threading.Lock()
         self._diarizer_lock = threading.Lock()
+        self._background_load_s: dict[str, float] = {}
+        self._reported_loads: set[str] = set()
 
     # ------------------------------------------------------------------ loading
     def load(self, *, profiler: Any = None) -> "AudioTranscriptionPipeline":
@@ -112,30 +115,42 @@ class AudioTranscriptionPipeline:
             self._get_diarizer(profiler)
         return self
 
-    def _get_transcriber(self, profiler: Any = None):
-        with _subprocess(profiler, "model_loading", model=self.config.asr.model, backend=self.config.backend):
+    def _get_transcriber(self, profiler: Any = None, *, background: bool = False):
+        with _subprocess(profiler, "model_loading", model=self.config.asr.model, backend=self.config.backend) as span:
             with self._asr_lock:
                 if self._transcriber is None:
                     self._transcriber = load_transcriber(
                         self.config.backend, self.config.asr, self.device, allow_remote=self.config.allow_remote
                     )
-                self._transcriber.load()
+                self._load_timed("asr", self._transcriber.load, background)
+            if not background:
+                _note_background_load(span, self._background_load_s.pop("asr", None))
         return self._transcriber
 
-    def _get_diarizer(self, profiler: Any = None) -> Diarizer:
-        with _subprocess(profiler, "model_loading", engine=self.config.diarizer):
+    def _get_diarizer(self, profiler: Any = None, *, background: bool = False) -> Diarizer:
+        with _subprocess(profiler, "model_loading", engine=self.config.diarizer) as span:
             with self._diarizer_lock:
                 if self._diarizer is None:
                     self._diarizer = load_diarizer(self.config.diarizer, self.device)
-                self._diarizer.load()
+                self._load_timed("diarization", self._diarizer.load, background)
+            if not background:
+                _note_background_load(span, self._background_load_s.pop("diarization", None))
         return self._diarizer
+
+    def _load_timed(self, key: str, load: Callable[[], None], background: bool) -> None:
+        """Run ``load``; when it runs on the background loader, remember how long it took for the report."""
+        started = time.perf_counter()
+        load()
+        if background and key not in self._reported_loads:
+            self._reported_loads.add(key)
+            self._background_load_s[key] = time.perf_counter() - started
 
     def _warm_load(self, enable_diarization: bool) -> None:
         """Load models in the background while the first input decodes; failures resurface in the stage."""
         try:
-            self._get_transcriber()
+            self._get_transcriber(background=True)
             if enable_diarization:
-                self._get_diarizer()
+                self._get_diarizer(background=True)
         except Exception:  # noqa: BLE001 - reported by the stage that needs the model
             logger.debug("background model loading failed", exc_info=True)
 
@@ -461,6 +476,12 @@ def _subprocess(profiler: Any, name: str, **metadata: Any):
     from contextlib import nullcontext
 
     return nullcontext() if profiler is None else profiler.subprocess(name, **metadata)
+
+
+def _note_background_load(span: Any, seconds: float | None) -> None:
+    """Record on the stage's model_loading span how long the overlapped background load took."""
+    if seconds is not None and span is not None and hasattr(span, "set"):
+        span.set(loaded_in_background=True, background_load_s=round(seconds, 3))
 
 
 def _end_quietly(perf: PerformanceLogger) -> None:

@@ -173,6 +173,7 @@ def _run_batch(pipeline: Any, inputs: list[Path], output_dir: Path, formats: tup
     if not files:
         return EXIT_FAILED if failed else EXIT_OK
     progress = _Progress(len(files), enabled=not no_progress and not _state.get("quiet") and sys.stderr.isatty())
+    sessions = []
     try:
         with progress:
             items = pipeline.process_many(
@@ -184,6 +185,8 @@ def _run_batch(pipeline: Any, inputs: list[Path], output_dir: Path, formats: tup
                     _say(f"{item.source}: up to date, skipped")
                 elif item.ok:
                     _report_success(item, show)
+                    if item.performance is not None:
+                        sessions.append(item.performance)
                 else:
                     failed += 1
                     _report_failure(item)
@@ -193,7 +196,21 @@ def _run_batch(pipeline: Any, inputs: list[Path], output_dir: Path, formats: tup
     except TherapyBridgeError as exc:
         typer.echo(_error_line(None, exc), err=True)
         return EXIT_FAILED
+    if len(sessions) > 1:
+        _write_batch_report(sessions, output_dir, pipeline.config.perf.redact_paths)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _write_batch_report(sessions: list[Any], output_dir: Path, redact_paths: bool) -> None:
+    """One performance report across the files of a batch (batch.perf.json, .perf.txt, .trace.json, .perf.html)."""
+    from .perf import PerformanceSession, write_reports
+
+    try:
+        combined = PerformanceSession.combine(sessions, pipeline_name="AudioTranscriptionPipeline (batch)")
+        for path in write_reports(combined, output_dir, "batch", redact_paths=redact_paths):
+            logging.getLogger("therapybridge.cli").info("wrote %s", path)
+    except (TherapyBridgeError, OSError) as exc:
+        typer.echo(_error_line("batch performance report", exc), err=True)
 
 
 def _say(message: str) -> None:

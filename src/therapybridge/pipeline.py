@@ -56,6 +56,7 @@ class BatchItem:
     error: TherapyBridgeError | None = None
     outputs: tuple[Path, ...] = ()
     skipped: bool = False
+    performance: Any = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -285,7 +286,7 @@ class AudioTranscriptionPipeline:
             session = perf.end_pipeline()
             transcript = self._with_metrics(transcript, perf)
             outputs += self._write_perf_reports(session, config, output_dir, prepared.source)
-            return BatchItem(source=prepared.source, transcript=transcript, outputs=outputs)
+            return BatchItem(source=prepared.source, transcript=transcript, outputs=outputs, performance=session)
         except TherapyBridgeError as exc:
             _end_quietly(perf)
             return BatchItem(source=prepared.source, error=exc)

@@ -152,7 +152,8 @@ def test_exception_in_subprocess_is_recorded_reraised_and_timer_closed(clock):
     assert "clustering [failed: ZeroDivisionError]" in render_text(session)
 
 
-def test_concurrent_stages_in_threads_report_overlap_and_critical_path(clock):
+def run_concurrent_pipeline(clock: FakeClock):
+    """Transcription 100-700 ms and diarization 200-900 ms in two threads, then alignment 900-1000 ms."""
     perf = make_logger(clock)
     perf.start_pipeline()
     gates = {name: (threading.Event(), threading.Event()) for name in ("asr", "diar")}
@@ -180,8 +181,11 @@ def test_concurrent_stages_in_threads_report_overlap_and_critical_path(clock):
     diar.join(10)
     with perf.stage("Speaker Alignment"):
         clock.set_ms(1000)
-    session = perf.end_pipeline()
+    return perf.end_pipeline()
 
+
+def test_concurrent_stages_in_threads_report_overlap_and_critical_path(clock):
+    session = run_concurrent_pipeline(clock)
     spans = {s.name: s for s in session.spans}
     assert spans["inference"].parent == spans["Whisper Transcription"].id
     assert spans["embeddings"].parent == spans["Speaker Diarization"].id

@@ -3,7 +3,6 @@ of JS; a Content-Security-Policy forbids every network request, so opening it ne
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from html import escape
@@ -41,8 +40,10 @@ document.querySelectorAll('.bar').forEach(function(bar){
 """
 
 
-def _color(name: str) -> str:
-    return _PALETTE[int(hashlib.sha1(name.encode()).hexdigest(), 16) % len(_PALETTE)]
+def _stage_colors(spans: Sequence[Span]) -> dict[str, str]:
+    """One palette colour per stage name, in order of first appearance (distinct for up to 9 stages)."""
+    names = list(dict.fromkeys(s.name for s in sorted(spans, key=lambda s: (s.start_ns, s.id)) if s.kind == "stage"))
+    return {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(names)}
 
 
 def _nice_step(span: float, target: int = 8) -> float:
@@ -91,6 +92,8 @@ def _timeline(session: PerformanceSession) -> str:
     lanes = assign_lanes(spans)
     depths = _depths(spans)
     by_id = {s.id: s for s in spans}
+    colors = _stage_colors(spans)
+    margin, plot_w = 14, _WIDTH - 28
     rows: dict[tuple[int, int], int] = {}
     for key in sorted({(lanes[s.id], depths[s.id]) for s in spans}):
         rows[key] = len(rows)
@@ -99,10 +102,10 @@ def _timeline(session: PerformanceSession) -> str:
              'aria-label="Stage timeline">']
     for span in sorted(spans, key=lambda s: (s.start_ns, s.id)):
         row = rows[(lanes[span.id], depths[span.id])]
-        x = _WIDTH * span.start_ns / total
-        w = max(_WIDTH * span.duration_ns / total, 1.0)
+        x = margin + plot_w * span.start_ns / total
+        w = max(plot_w * span.duration_ns / total, 1.0)
         y = row * _ROW + 2
-        fill = "#8a8a8a" if span.kind == "pipeline" else _color(_stage_of(span, by_id))
+        fill = "#8a8a8a" if span.kind == "pipeline" else colors.get(_stage_of(span, by_id), "#9c755f")
         opacity = "1" if span.kind in ("stage", "pipeline") else "0.75"
         info = {
             "name": span.name, "kind": span.kind, "start_s": round(span.start_ns / 1e9, 6),
@@ -121,7 +124,7 @@ def _timeline(session: PerformanceSession) -> str:
             label = span.name if len(span.name) * 6.5 < w else span.name[: max(int(w / 6.5) - 1, 1)] + "…"
             parts.append(f'<text x="{x + 3:.2f}" y="{y + 12}" fill="#fff">{escape(label)}</text>')
         parts.append("</g>")
-    parts.extend(_time_axis(total / 1e9, 0, _WIDTH, len(rows) * _ROW + 4))
+    parts.extend(_time_axis(total / 1e9, margin, plot_w, len(rows) * _ROW + 4))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -219,6 +222,14 @@ def _subprocess_rows(subprocesses: Mapping[str, Any], depth: int) -> list[list[A
     return rows
 
 
+def _system_value(key: str, value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if key == "memory_total" and isinstance(value, int):
+        return f"{value / 1024**3:.1f} GiB"
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
 def render_html(session: PerformanceSession) -> str:
     metrics = session.metrics()
     concurrency = metrics["concurrency"]
@@ -257,12 +268,10 @@ def render_html(session: PerformanceSession) -> str:
         parts += ["<h2>Files</h2>", _table(["file", "total (s)"],
                                            [[s.get("source") or s["session_id"], _fmt(s["total_duration"])]
                                             for s in session.sources])]
-    info = session.system_info
     overhead = metrics["overhead"]
     parts += [
         "<h2>System</h2>",
-        _table(["item", "value"], [[k, "n/a" if v is None else json.dumps(v) if isinstance(v, (list, dict)) else v]
-                                   for k, v in info.items()]),
+        _table(["item", "value"], [[k, _system_value(k, v)] for k, v in session.system_info.items()]),
         f"<p class=\"meta\">Profiler bookkeeping: {overhead['bookkeeping_seconds']:.6f}s "
         f"({overhead['share_of_total_percent']:.3f}% of total, {overhead['events']} events).</p>",
         f"<script>{_JS}</script></body></html>\n",

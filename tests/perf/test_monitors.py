@@ -1,0 +1,121 @@
+"""GPUMonitor: the sampler thread, the no-GPU statement, and GPU figures per stage."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from therapybridge.perf import GPUMonitor, GPUStatus, PerformanceLogger, detect_gpu, render_html, render_text
+from therapybridge.perf.monitors import _CudaProbe
+
+from .conftest import make_logger
+
+
+def test_sampler_thread_samples_and_stops_promptly():
+    monitor = GPUMonitor(0.05, enable_gpu=False)
+    monitor.start()
+    assert monitor.running
+    time.sleep(0.3)
+    started = time.perf_counter()
+    monitor.stop()
+    assert time.perf_counter() - started < 0.2  # the Event wakes the thread at once
+    assert not monitor.running
+    assert not [t for t in threading.enumerate() if t.name == "therapybridge-perf-sampler"]
+    samples = monitor.samples()
+    assert 3 <= len(samples) <= 10
+    assert all(s.rss and s.rss > 0 for s in samples)
+    assert all(s.gpu_util is None and s.gpu_mem_used is None and s.gpu_allocated is None for s in samples)
+    assert [s.t_ns for s in samples] == sorted(s.t_ns for s in samples)
+
+
+def test_without_a_gpu_every_report_says_so_and_records_nothing():
+    probe = detect_gpu(True)
+    if probe.status.present:
+        pytest.skip(f"this machine has a GPU ({probe.status.note}); the no-GPU statement cannot be checked here")
+    perf = PerformanceLogger("cpu-only", verbose=False, sample_interval=0.02)
+    with perf:
+        with perf.stage("Whisper Transcription"):
+            time.sleep(0.08)
+    session = perf.session
+    statement = session.gpu.statement
+    assert statement.startswith("No GPU present") and "no GPU figures were recorded" in statement
+    assert session.gpu.present is False and session.gpu.backend == "none"
+    assert statement in render_text(session)
+    assert "    GPU: none present" in render_text(session)
+    assert statement in render_html(session)
+    document = session.to_dict()
+    assert document["gpu"]["present"] is False
+    assert document["metrics"]["gpu"]["note"] == statement
+    stats = document["metrics"]["stages"]["Whisper Transcription"]["gpu_stats"]
+    assert stats == {"available": False, "backend": "none", "note": statement}
+    assert document["system_info"]["cuda_available"] is False and document["system_info"]["devices"] == []
+    assert all(s["gpu_util"] is None and s["gpu_mem_used"] is None for s in document["samples"])
+
+
+def test_disabled_monitoring_does_not_claim_there_is_no_gpu(clock):
+    perf = make_logger(clock, enable_gpu_monitoring=False)
+    perf.start_pipeline()
+    assert perf.end_pipeline().gpu == GPUStatus(
+        None, "disabled", "GPU monitoring was disabled; no GPU figures were recorded.")
+
+
+class _NvmlOnThisCard:
+    """Stands in for the NVML library (it cannot run on a machine without an NVIDIA driver): it replays a
+    fixed series of utilization and memory readings, so the per-stage aggregation can be checked exactly."""
+
+    class _Util:
+        def __init__(self, gpu: int) -> None:
+            self.gpu = gpu
+
+    class _Memory:
+        def __init__(self, used: int) -> None:
+            self.used = used
+
+    def __init__(self, readings: list[tuple[int, int]]) -> None:
+        self._readings = iter(readings)
+        self._current = (0, 0)
+
+    def nvmlDeviceGetUtilizationRates(self, handle):  # noqa: N802 - NVML's names
+        self._current = next(self._readings)
+        return self._Util(self._current[0])
+
+    def nvmlDeviceGetMemoryInfo(self, handle):  # noqa: N802
+        return self._Memory(self._current[1])
+
+    def nvmlShutdown(self):  # noqa: N802
+        pass
+
+
+def test_cuda_figures_are_aggregated_per_stage(clock):
+    mib = 1024 * 1024
+    nvml = _NvmlOnThisCard([(10, 100 * mib), (90, 900 * mib), (70, 700 * mib), (5, 50 * mib)])
+    status = GPUStatus(True, "cuda", "GPU: Test Card (CUDA, NVML utilization).",
+                       ({"index": 0, "name": "Test Card", "backend": "cuda", "memory_total": 8 * 1024 * mib},), True)
+    monitor = GPUMonitor(None, clock=clock, probe=_CudaProbe(status, nvml, object(), None, None))
+    perf = make_logger(clock, monitor=monitor)
+    perf.start_pipeline()
+    with perf.stage("Audio Preprocessing"):
+        monitor.sample_now()
+        clock.advance_ms(100)
+    with perf.stage("Whisper Transcription"):
+        clock.advance_ms(50)
+        monitor.sample_now()
+        clock.advance_ms(50)
+        monitor.sample_now()
+        clock.advance_ms(50)
+    clock.advance_ms(10)
+    monitor.sample_now()
+    session = perf.end_pipeline()
+    stages = session.metrics()["stages"]
+    pre, asr = stages["Audio Preprocessing"]["gpu_stats"], stages["Whisper Transcription"]["gpu_stats"]
+    assert (pre["samples"], pre["utilization_mean"], pre["memory_used_max_mb"]) == (1, 10.0, 100.0)
+    assert (asr["samples"], asr["utilization_mean"], asr["utilization_max"], asr["memory_used_max_mb"]) == (
+        2, 80.0, 90.0, 900.0)
+    assert asr["device"] == "Test Card" and asr["allocated_max_mb"] is None  # no torch: nothing made up
+    text = render_text(session)
+    assert "    GPU: cuda (Test Card) - Util: 80.0% (max 90.0%) Mem: 900.0MB\n" in text
+    assert "GPU: Test Card (CUDA, NVML utilization)." in text
+    html = render_html(session)
+    assert "GPU utilization" in html and "GPU memory" in html

@@ -91,3 +91,26 @@ def test_speaker_count_hint_is_honoured(pipeline):
     result = pipeline.process(SAMPLE_WAV, num_speakers=1)
     assert [s.id for s in result.speakers] == ["SPEAKER_00"]
     assert {w.speaker for w in result.words} == {"SPEAKER_00"}
+
+
+def test_channel_speakers_diarizes_by_channel():
+    from therapybridge import AudioTranscriptionPipeline
+    from tests.datagen import stereo_channel_session
+
+    path, reference = stereo_channel_session(minutes=1.0)
+    pipeline = AudioTranscriptionPipeline(device="cpu", asr__model="tiny.en", diarization__channel_speakers=True)
+    result = pipeline.process(path)
+    assert len(result.speakers) == 2
+    hypothesis = [(s.start, s.end, s.speaker) for s in result.segments]
+    error = der([(t.start, t.end, t.speaker) for t in reference.turns], hypothesis)
+    assert error <= 0.25, f"DER {error:.3f} by channel"
+    assert result["performance_metrics"]["stages"]["Speaker Diarization"]["subprocesses"]["channel_activity"]
+
+
+def test_channel_speakers_on_a_mono_file_is_a_clear_error(pipeline):
+    from therapybridge import AudioTranscriptionPipeline
+    from therapybridge.errors import ConfigurationError
+
+    mono = AudioTranscriptionPipeline(device="cpu", asr__model="tiny.en", diarization__channel_speakers=True)
+    with pytest.raises(ConfigurationError, match="one speaker per channel"):
+        mono.process(SAMPLE_WAV)

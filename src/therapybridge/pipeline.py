@@ -23,10 +23,10 @@ import numpy as np
 from . import __version__
 from .align import align_transcript
 from .asr import load_transcriber
-from .audio import PreparedAudio, TimeMap, preprocess
+from .audio import PreparedAudio, TimeMap, decode_audio, preprocess
 from .config import PipelineConfig
 from .device import resolve_device
-from .diarization import load_diarizer
+from .diarization import diarize_channels, load_diarizer
 from .diarization.base import DiarizationOptions, DiarizationResult, Diarizer
 from .errors import ConfigurationError, NoAudioFilesError, InputNotFoundError, ProcessingError, TherapyBridgeError
 from .perf import PerformanceLogger, write_reports
@@ -314,7 +314,11 @@ class AudioTranscriptionPipeline:
                 segments = restore_segment_times(asr.segments, audio.time_map)
         diarization: DiarizationResult | None = None
         turns: tuple[SpeakerTurn, ...] = ()
-        if config.enable_diarization:
+        if config.enable_diarization and config.diarization.channel_speakers:
+            with perf.stage(STAGE_DIARIZATION):
+                diarization = self._diarize_by_channel(source, config, perf)
+                turns = diarization.turns
+        elif config.enable_diarization:
             with perf.stage(STAGE_DIARIZATION):
                 diarizer = self._get_diarizer(perf)
                 diarization = diarizer.diarize(audio.waveform, audio.sample_rate, config.diarization, profiler=perf)
@@ -330,6 +334,16 @@ class AudioTranscriptionPipeline:
             speakers=speakers,
             provenance=self._provenance(config, asr.model, asr.model_sha256, diarization),
         )
+
+    def _diarize_by_channel(self, source: str, config: PipelineConfig, perf: PerformanceLogger) -> DiarizationResult:
+        """One speaker per channel: decode every channel (original clock, so no time map) and compare levels."""
+        with perf.subprocess("load_channels"):
+            decoded = decode_audio(source)
+        if decoded.channels < 2:
+            raise ConfigurationError(
+                f"{source}: --channel-speakers needs one speaker per channel, but the recording has 1 channel"
+            )
+        return diarize_channels(decoded.waveform, decoded.sample_rate, config.diarization, profiler=perf)
 
     def _with_metrics(self, transcript: Transcript, perf: PerformanceLogger) -> Transcript:
         return transcript.with_changes(performance_metrics=perf.snapshot().metrics())

@@ -106,13 +106,16 @@ def tiny_video(path: Path, *, with_audio: bool) -> Path:
     return path
 
 
-def locate(template: np.ndarray, signal: np.ndarray) -> int:
-    """Sample offset where ``template`` best matches ``signal`` (normalised cross-correlation), so gain changes
-    and cuts elsewhere in the signal do not matter."""
+def locate(template: np.ndarray, signal: np.ndarray, start: int = 0, stop: int | None = None) -> tuple[int, float]:
+    """Where ``template`` best matches ``signal[start:stop]``: (sample offset in ``signal``, normalised
+    cross-correlation there, 1.0 for a perfect match). Gain changes do not matter."""
     from scipy.signal import correlate
 
+    region = signal[max(0, start) : stop].astype(np.float64)
     n = len(template)
-    raw = correlate(signal, template, mode="valid", method="fft")
-    energy = np.concatenate(([0.0], np.cumsum(signal.astype(np.float64) ** 2)))
-    window = np.sqrt(np.maximum(energy[n:] - energy[:-n], 1e-12))
-    return int(np.argmax(raw / window))
+    raw = correlate(region, template.astype(np.float64), mode="valid", method="fft")
+    energy = np.concatenate(([0.0], np.cumsum(region**2)))
+    window = np.sqrt(np.maximum(energy[n:] - energy[:-n], 1e-20)) * np.sqrt(np.sum(template.astype(np.float64) ** 2))
+    score = raw / window
+    best = int(np.argmax(score))
+    return best + max(0, start), float(score[best])

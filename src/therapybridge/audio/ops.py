@@ -126,6 +126,7 @@ class SilenceAnalysis:
 
     speech: tuple[tuple[int, int], ...]
     reference_db: float
+    noise_db: float
     threshold_db: float
     frame_length: int
 
@@ -135,26 +136,30 @@ def detect_speech(
     sample_rate: int,
     *,
     threshold_db: float = -35.0,
+    noise_margin_db: float = 6.0,
     floor_db: float = -65.0,
     frame_seconds: float = 0.02,
-    reference_quantile: float = 0.95,
+    min_speech_seconds: float = 0.06,
 ) -> SilenceAnalysis:
-    """Find speech in a 1-D signal: frames louder than the recording's loud-speech level plus ``threshold_db``.
+    """Find speech in a 1-D signal from 20 ms frame levels, with a threshold that follows the recording.
 
-    The loud-speech level is the ``reference_quantile`` of frame levels, so the threshold follows the
-    recording's gain; ``floor_db`` (absolute dBFS) keeps a silent or near-silent recording from becoming all speech.
+    The threshold is the highest of: the loud-speech level (95th percentile of frame levels) plus
+    ``threshold_db``, the noise floor (10th percentile) plus ``noise_margin_db``, and the absolute ``floor_db``;
+    but never closer than 15 dB to the loud-speech level, so a noisy recording keeps its quieter speech. Runs
+    shorter than ``min_speech_seconds`` (clicks, bumps) do not count.
     """
     frame_length = max(1, round(frame_seconds * sample_rate))
     levels = frame_db(waveform, frame_length)
     if levels.numel() == 0:
-        return SilenceAnalysis((), _SILENT_DB, floor_db, frame_length)
-    reference = float(torch.quantile(levels.float(), reference_quantile))
-    threshold = max(reference + threshold_db, floor_db)
-    mask = levels > threshold
-    runs = _true_runs(mask)
+        return SilenceAnalysis((), _SILENT_DB, _SILENT_DB, floor_db, frame_length)
+    noise, reference = (float(v) for v in torch.quantile(levels.float(), levels.new_tensor([0.10, 0.95])))
+    threshold = max(reference + threshold_db, noise + noise_margin_db, floor_db)
+    threshold = max(min(threshold, reference - 15.0), floor_db)
+    min_frames = max(1, math.ceil(min_speech_seconds / frame_seconds - 1e-9))
+    runs = [(s, e) for s, e in _true_runs(levels > threshold) if e - s >= min_frames]
     n = waveform.shape[-1]
     speech = tuple((s * frame_length, min(e * frame_length, n)) for s, e in runs)
-    return SilenceAnalysis(speech, reference, threshold, frame_length)
+    return SilenceAnalysis(speech, reference, noise, threshold, frame_length)
 
 
 def _true_runs(mask: torch.Tensor) -> list[tuple[int, int]]:

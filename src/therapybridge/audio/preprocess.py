@@ -41,8 +41,9 @@ _MIN_USEFUL_SECONDS = 0.1
 class PreprocessOptions:
     """How to prepare a recording for recognition and diarization.
 
-    ``silence_threshold_db`` is relative to the recording's loud-speech level (the 95th percentile of 20 ms
-    frame levels); ``silence_floor_db`` is an absolute dBFS floor below which nothing counts as speech.
+    Speech is what is louder than a threshold that follows the recording: ``silence_threshold_db`` below its
+    loud-speech level (the 95th percentile of 20 ms frame levels) and at least ``noise_margin_db`` above its
+    noise floor (the 10th percentile); ``silence_floor_db`` is an absolute dBFS floor below which nothing is speech.
     ``max_pause`` seconds are kept of every longer pause; ``speech_pad`` seconds are kept before the first and
     after the last speech when ``trim_silence`` is on.
     """
@@ -54,6 +55,7 @@ class PreprocessOptions:
     max_pause: float = 2.0
     speech_pad: float = 0.3
     silence_threshold_db: float = -35.0
+    noise_margin_db: float = 6.0
     silence_floor_db: float = -65.0
     vad: str = "energy"
     normalize: str | None = "loudness"
@@ -228,10 +230,18 @@ def _detect(audio: torch.Tensor, rate: int, opts: PreprocessOptions, steps: "_St
             speech = ops.silero_speech(audio, rate)
         else:
             analysis = ops.detect_speech(
-                audio, rate, threshold_db=opts.silence_threshold_db, floor_db=opts.silence_floor_db
+                audio,
+                rate,
+                threshold_db=opts.silence_threshold_db,
+                noise_margin_db=opts.noise_margin_db,
+                floor_db=opts.silence_floor_db,
             )
             speech = analysis.speech
-            meta.update(reference_db=round(analysis.reference_db, 2), threshold_db=round(analysis.threshold_db, 2))
+            meta.update(
+                reference_db=round(analysis.reference_db, 2),
+                noise_db=round(analysis.noise_db, 2),
+                threshold_db=round(analysis.threshold_db, 2),
+            )
         meta.update(speech_runs=len(speech), speech_seconds=round(sum(e - s for s, e in speech) / rate, 3))
     return speech
 
@@ -285,11 +295,15 @@ class _StepRecorder:
     @contextmanager
     def run(self, name: str, **metadata: Any) -> Iterator[dict[str, Any]]:
         details: dict[str, Any] = dict(metadata)
-        with self._profiler.subprocess(name, **metadata):
+        with self._profiler.subprocess(name, **metadata) as span:
             started = time.perf_counter()
             yield details
             _synchronize(self._device)
             elapsed = time.perf_counter() - started
+            # Profilers whose spans take late metadata (PerformanceLogger's SpanHandle.set) get what the step found.
+            late = {k: v for k, v in details.items() if k not in metadata}
+            if late and callable(getattr(span, "set", None)):
+                span.set(**late)
         self._steps.append(PreprocessStep(name, elapsed, details))
 
     def finished(self) -> tuple[PreprocessStep, ...]:

@@ -33,11 +33,13 @@ class TranscribeOptions:
     vad_min_silence_ms: int = 160
     vad_speech_pad_ms: int = 400
     # Hallucination guards: regions quieter than this are never decoded; a window with no_speech_prob above
-    # ``no_speech_threshold`` and mean log-probability below ``log_prob_threshold`` is dropped; a phrase repeated
-    # back to back more than ``max_phrase_repeats`` times is cut to one occurrence (0 turns that guard off).
+    # ``no_speech_threshold`` and either a mean log-probability below ``log_prob_threshold`` or a text compression
+    # ratio above ``compression_ratio_threshold`` is dropped; a phrase repeated back to back more than
+    # ``max_phrase_repeats`` times is cut to one occurrence (0 turns that guard off).
     silence_floor_db: float = -60.0
     no_speech_threshold: float | None = 0.6
     log_prob_threshold: float | None = -1.0
+    compression_ratio_threshold: float | None = 2.4
     max_phrase_repeats: int = 5
 
     def __post_init__(self) -> None:

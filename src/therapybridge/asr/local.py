@@ -7,7 +7,8 @@ How a recording is recognised:
 2. the regions are packed in order into pieces of at most 30 s of audio (Whisper's window) and the pieces are
    decoded in batches; times come back on the packed clock and are mapped back to the clock of the input;
 3. hallucination guards: a segment the model itself calls non-speech (high ``no_speech_prob`` with a low average
-   log-probability) is dropped and looping repetitions of a phrase are cut to one occurrence.
+   log-probability or a repetitive, highly compressible text) is dropped, and any other phrase repeated back to back
+   too often is cut to one occurrence.
 """
 
 from __future__ import annotations
@@ -121,6 +122,13 @@ class FasterWhisperTranscriber(Transcriber):
     @property
     def model_id(self) -> str:
         return self._resolved.name if self._resolved else self.options.model
+
+    @property
+    def whisper_model(self) -> "WhisperModel":
+        """The loaded faster-whisper model (loads it first), for callers that need the raw engine."""
+        self.load()
+        assert self._model is not None
+        return self._model
 
     @property
     def model_sha256(self) -> str | None:
@@ -377,13 +385,13 @@ def _to_segments(raw: list[Any], layout: list[_Region], opts: TranscribeOptions)
 
 
 def _is_non_speech(seg: Any, opts: TranscribeOptions) -> bool:
-    """Whisper's own rule: a window it thinks is not speech and decoded with low confidence is a hallucination."""
-    return (
-        opts.no_speech_threshold is not None
-        and opts.log_prob_threshold is not None
-        and seg.no_speech_prob > opts.no_speech_threshold
-        and seg.avg_logprob < opts.log_prob_threshold
-    )
+    """Whisper's own rule, plus loops: a window the model thinks is not speech, decoded with low confidence or
+    into highly repetitive text (white noise gives "x 2 cm x 2 cm ..." at high confidence), is a hallucination."""
+    if opts.no_speech_threshold is None or seg.no_speech_prob <= opts.no_speech_threshold:
+        return False
+    unsure = opts.log_prob_threshold is not None and seg.avg_logprob < opts.log_prob_threshold
+    looping = opts.compression_ratio_threshold is not None and seg.compression_ratio > opts.compression_ratio_threshold
+    return unsure or looping
 
 
 def _split_at_regions(placed: list[tuple[Word, _Region]]) -> list[Segment]:

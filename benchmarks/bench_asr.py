@@ -1,0 +1,166 @@
+"""Recognition stage: our local backend against bare faster-whisper ``BatchedInferencePipeline``, in one process.
+
+Both use the same loaded model, language, batch size (8), beam (5) and word timestamps. The timed audio is the
+23-minute two-speaker session re-sequenced from the sample's real voices (``tests.datagen.real_voice_session``);
+runs alternate A B B A so drift in the shared machine's load hits both sides alike. WER is measured on the sample
+(default settings, language detected) and on the 23-minute session (from the timed runs).
+
+    .venv/bin/python -m benchmarks.bench_asr                 # base, 2 pairs (about 5 minutes on 2 cores)
+    .venv/bin/python -m benchmarks.bench_asr --model tiny.en --pairs 1 --minutes 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.datagen import real_voice_session  # noqa: E402
+from tests.references import SAMPLE_WAV, reference_text, wer  # noqa: E402
+from tests.datagen import read_wav  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+BATCH_SIZE = 8
+BEAM_SIZE = 5
+
+
+def bare_transcribe(model: Any, audio: np.ndarray, language: str | None) -> str:
+    """faster-whisper's batched pipeline exactly as a user would call it (its own VAD on)."""
+    from faster_whisper import BatchedInferencePipeline
+
+    segments, _ = BatchedInferencePipeline(model).transcribe(
+        audio, language=language, batch_size=BATCH_SIZE, beam_size=BEAM_SIZE, word_timestamps=True
+    )
+    return " ".join(s.text.strip() for s in segments)
+
+
+def ours_transcribe(transcriber: Any, audio: np.ndarray) -> str:
+    result = transcriber.transcribe(audio, 16000)
+    return " ".join(s.text.strip() for s in result.segments)
+
+
+def timed(fn: Callable[[], str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    text = fn()
+    return time.perf_counter() - started, text
+
+
+def run(model_name: str, minutes: float, pairs: int) -> dict[str, Any]:
+    from therapybridge.asr import TranscribeOptions
+    from therapybridge.asr.local import FasterWhisperTranscriber
+
+    session = real_voice_session(minutes)
+    long_audio = session.load()
+    long_reference = " ".join(u.text for u in session.utterances)
+    sample, _ = read_wav(SAMPLE_WAV)
+
+    started = time.perf_counter()
+    timed_ours = FasterWhisperTranscriber(
+        TranscribeOptions(model=model_name, language="en", batch_size=BATCH_SIZE, beam_size=BEAM_SIZE), "cpu"
+    )
+    model = timed_ours.whisper_model
+    load_seconds = time.perf_counter() - started
+
+    # Accuracy on the sample with default settings (language detected), same loaded model.
+    default_ours = FasterWhisperTranscriber(TranscribeOptions(model=model_name), "cpu")
+    sample_ref = reference_text()
+    sample_wer = {
+        "ours": wer(sample_ref, ours_transcribe(default_ours, sample)),
+        "bare": wer(sample_ref, bare_transcribe(model, sample, None)),
+    }
+
+    runs: dict[str, list[float]] = {"ours": [], "bare": []}
+    texts: dict[str, str] = {}
+    sides = {
+        "ours": lambda: ours_transcribe(timed_ours, long_audio),
+        "bare": lambda: bare_transcribe(model, long_audio, "en"),
+    }
+    for pair in range(pairs):
+        for side in (("ours", "bare") if pair % 2 == 0 else ("bare", "ours")):
+            seconds, text = timed(sides[side])
+            runs[side].append(seconds)
+            texts[side] = text
+            print(f"  {side}: {seconds:.1f} s", flush=True)
+
+    medians = {side: statistics.median(values) for side, values in runs.items()}
+    return {
+        "model": model_name,
+        "compute_type": timed_ours.compute_type,
+        "cpu_threads": timed_ours.cpu_threads,
+        "batch_size": BATCH_SIZE,
+        "beam_size": BEAM_SIZE,
+        "audio": {"name": session.wav.name, "seconds": round(session.duration, 1)},
+        "model_load_seconds": round(load_seconds, 3),
+        "runs_seconds": {side: [round(v, 3) for v in values] for side, values in runs.items()},
+        "median_seconds": {side: round(v, 3) for side, v in medians.items()},
+        "ratio_ours_over_bare": round(medians["ours"] / medians["bare"], 4),
+        "pair_ratios": [round(o / b, 4) for o, b in zip(runs["ours"], runs["bare"])],
+        "wer_sample": {side: round(v, 4) for side, v in sample_wer.items()},
+        "wer_long": {side: round(wer(long_reference, texts[side]), 4) for side in texts},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        },
+    }
+
+
+def markdown(result: dict[str, Any]) -> str:
+    med, wer_s, wer_l = result["median_seconds"], result["wer_sample"], result["wer_long"]
+    ratio = result["ratio_ours_over_bare"]
+    return "\n".join(
+        [
+            "## Speech recognition (local faster-whisper backend)",
+            "",
+            f"Model `{result['model']}` ({result['compute_type']}, {result['cpu_threads']} CPU threads), batch "
+            f"{result['batch_size']}, beam {result['beam_size']}, language `en`, word timestamps; audio "
+            f"`{result['audio']['name']}` ({result['audio']['seconds'] / 60:.1f} min). Bare = faster-whisper "
+            "`BatchedInferencePipeline` with its own VAD, same loaded model, same process; runs alternate A B B A.",
+            "",
+            "| | median seconds | runs | WER sample (default settings) | WER long session |",
+            "|---|---|---|---|---|",
+            f"| therapybridge `asr.local` | {med['ours']:.1f} | {', '.join(f'{v:.1f}' for v in result['runs_seconds']['ours'])}"
+            f" | {wer_s['ours']:.3f} | {wer_l.get('ours', float('nan')):.3f} |",
+            f"| bare `BatchedInferencePipeline` | {med['bare']:.1f} | {', '.join(f'{v:.1f}' for v in result['runs_seconds']['bare'])}"
+            f" | {wer_s['bare']:.3f} | {wer_l.get('bare', float('nan')):.3f} |",
+            "",
+            f"Ratio ours / bare (medians): **{ratio:.3f}** (target ≤ 1.0); per pair: "
+            f"{', '.join(f'{r:.3f}' for r in result['pair_ratios'])}. WER difference on the sample: "
+            f"{wer_s['ours'] - wer_s['bare']:+.3f} (target ≤ +0.005). Model load (first, cold): "
+            f"{result['model_load_seconds']:.2f} s.",
+            "",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="base")
+    parser.add_argument("--minutes", type=float, default=23.0)
+    parser.add_argument("--pairs", type=int, default=2)
+    parser.add_argument("--no-write", action="store_true", help="print the results without writing them")
+    args = parser.parse_args(argv)
+    result = run(args.model, args.minutes, args.pairs)
+    text = markdown(result)
+    print(text)
+    if not args.no_write:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "asr.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        (RESULTS / "asr.md").write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

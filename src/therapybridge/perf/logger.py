@@ -41,7 +41,7 @@ __all__ = ["PerfConsoleFormatter", "PerformanceLogger", "SpanHandle", "attach_co
 LOGGER_NAME = "therapybridge.perf"
 log = logging.getLogger(LOGGER_NAME)
 _perf_ns = time.perf_counter_ns
-_cpu_ns = time.process_time_ns
+_usage = ProcessStats.usage
 _get_ident = threading.get_ident
 
 
@@ -399,11 +399,7 @@ class PerformanceLogger:
         span = SpanHandle(name, "subprocess", parent, metadata)
         span.id = next(self._ids)
         self._spans.append(span)
-        stats = self._stats
-        if stats is not None:
-            span.rss_before = stats.rss()
-            span.maxrss_before = stats.max_rss()
-        span.cpu_before = _cpu_ns()
+        self._measure_start(span)
         stack.append(span)
         span.start_ns = self._clock()
         self._charge(_perf_ns() - t_in)
@@ -432,18 +428,17 @@ class PerformanceLogger:
         return stages[-1] if stages else self._root
 
     def _measure_start(self, span: SpanHandle) -> None:
+        span.cpu_before, span.maxrss_before = _usage()
         stats = self._stats
         if stats is not None:
             span.rss_before = stats.rss()
-            span.maxrss_before = stats.max_rss()
-        span.cpu_before = _cpu_ns()
 
     def _measure_end(self, span: SpanHandle) -> None:
-        span.cpu_ns = _cpu_ns() - span.cpu_before
+        cpu, max_rss = _usage()
+        span.cpu_ns = max(cpu - span.cpu_before, 0)
         stats = self._stats
         if stats is not None:
             span.rss_after = stats.rss()
-            max_rss = stats.max_rss()
             # A new lifetime peak reached inside the span is the span's exact peak; otherwise the report
             # falls back to the highest of before/after and the sampler's readings.
             if max_rss > span.maxrss_before:

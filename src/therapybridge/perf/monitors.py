@@ -34,23 +34,50 @@ _MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024
 
 
 class ProcessStats:
-    """Cheap readings of this process: RSS (psutil), lifetime peak RSS and CPU time (kernel counters)."""
+    """Cheap readings of this process: RSS, lifetime peak RSS and CPU time.
+
+    RSS is psutil's ``memory_info().rss``. On Linux it is read straight from ``/proc/self/statm`` (the file psutil
+    parses, same figure) through one kept-open descriptor: about 1 µs instead of psutil's 10-40 µs, which is what
+    lets ``subprocess()`` stay far below its 50 µs budget.
+    """
+
+    _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
     def __init__(self) -> None:
         self._process = psutil.Process()
+        self._statm: int | None = None
+        self._pid = os.getpid()
+        if sys.platform.startswith("linux"):
+            try:
+                self._statm = os.open(f"/proc/{self._pid}/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            except OSError:
+                self._statm = None
+
+    def __del__(self) -> None:
+        fd, self._statm = getattr(self, "_statm", None), None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def rss(self) -> int:
+        fd = self._statm
+        if fd is not None and os.getpid() == self._pid:  # after fork() the descriptor names the parent
+            try:
+                return int(os.pread(fd, 128, 0).split()[1]) * self._PAGE_SIZE
+            except (OSError, ValueError, IndexError):
+                pass
+        return self._process.memory_info().rss
+
+    def rss_psutil(self) -> int:
         return self._process.memory_info().rss
 
     @staticmethod
-    def max_rss() -> int:
-        """The process's lifetime peak RSS in bytes (only ever grows)."""
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * _MAXRSS_UNIT
-
-    @staticmethod
-    def cpu_ns() -> int:
-        """User + system CPU time of the whole process (all threads)."""
-        return time.process_time_ns()
+    def usage() -> tuple[int, int]:
+        """(process CPU time in ns, lifetime peak RSS in bytes) from one ``getrusage`` call (one syscall for both)."""
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return int((usage.ru_utime + usage.ru_stime) * 1e9), usage.ru_maxrss * _MAXRSS_UNIT
 
 
 # ----------------------------------------------------------------------------------------------- GPU probes

@@ -118,9 +118,9 @@ def test_empty_inputs():
     np.testing.assert_array_equal(assign_speaker_indices([0.0], [1.0], [], [], []), [-1])
 
 
-def test_torch_path_agrees_with_numpy():
+def test_torch_path_agrees_with_numpy(monkeypatch):
     torch = pytest.importorskip("torch")
-    from therapybridge.align.core import _score_words_torch
+    from therapybridge.align import core
 
     rng = np.random.default_rng(3)
     ts = np.round(rng.uniform(0, 300, 400), 2)
@@ -128,9 +128,21 @@ def test_torch_path_agrees_with_numpy():
     table = build_coverage(ts, te, rng.integers(0, 4, 400))
     ws = np.round(rng.uniform(-5, 305, 3000), 2)
     we = np.round(ws + rng.choice([0.0, 0.2, 0.6], 3000), 2)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    on_torch = _score_words_torch(ws, we, table, 0.25, device)
     on_numpy = score_words(ws, we, table)
+    # Run the torch code on whatever device is here (the CPU in CI), bypassing the size threshold.
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    monkeypatch.setattr(core, "_use_torch", lambda *args: True)
+    on_torch = score_words(ws, we, table, device=device)
     np.testing.assert_array_equal(on_torch.speaker, on_numpy.speaker)
     np.testing.assert_allclose(on_torch.overlap, on_numpy.overlap, atol=1e-9)
-    np.testing.assert_allclose(on_torch.distance, on_numpy.distance, atol=1e-9)
+    np.testing.assert_allclose(on_torch.rival_overlap, on_numpy.rival_overlap, atol=1e-9)
+
+
+def test_torch_path_only_for_large_inputs_on_cuda():
+    from therapybridge.align.core import TORCH_MIN_CELLS, _use_torch
+
+    assert not _use_torch(None, 10**7, 4)
+    assert not _use_torch("cpu", 10**7, 4)
+    assert not _use_torch("mps", 10**7, 4)
+    assert not _use_torch("cuda", 1000, 2)
+    assert _use_torch("cuda:0", TORCH_MIN_CELLS, 1)

@@ -122,3 +122,12 @@ def test_options_validate_and_accept_dicts():
         AlignOptions.from_dict({"smothing": False})
     with pytest.raises(ConfigurationError):
         AlignOptions(context=-1)
+
+
+def test_output_words_are_ordinary_frozen_words():
+    import dataclasses
+
+    (out,) = assign_speakers([Word(0.1, 0.2, " x", 0.5)], TURNS)
+    assert out == Word(0.1, 0.2, " x", 0.5, "A") and hash(out) == hash(Word(0.1, 0.2, " x", 0.5, "A"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        out.speaker = "B"

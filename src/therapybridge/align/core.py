@@ -5,6 +5,7 @@ between two consecutive boundaries: which speakers talk, their cumulative talk t
 earliest turn start of each speaker around it). Each word is then placed with two binary searches and scored against
 every speaker by table look-ups, so a word costs O(log T + S) whatever the number of turns it overlaps, and turns of
 one speaker that overlap each other are never double-counted. ``S`` is the number of distinct speakers (a handful).
+Only the words without a clear winner (ties, gaps, zero-length words: a few percent) go through the full rule below.
 
 Choice of speaker for one word ``[a, b]`` (lexicographic):
 
@@ -37,13 +38,18 @@ _CHUNK_CELLS = 1 << 21
 
 @dataclass(frozen=True)
 class CoverageTable:
-    """Turns folded over their sorted boundaries; row ``i`` describes the interval ``[bounds[i], bounds[i+1])``."""
+    """Turns folded over their sorted boundaries.
+
+    Row ``r`` of ``active``/``talk`` describes the interval ``[bounds[r-1], bounds[r])``; row 0 is the time
+    before the first boundary, so ``searchsorted(bounds, t, "right")`` is the row of time ``t``.
+    """
 
     bounds: np.ndarray  # (n,) sorted unique turn boundaries
-    active: np.ndarray  # (n, S) bool: speaker talks in [bounds[i], bounds[i+1])
-    talk: np.ndarray  # (n, S) float: speaker's cumulative talk time up to bounds[i]
-    last_end: np.ndarray  # (n, S) float: latest end of a speaker's turn at or before bounds[i] (-inf if none)
-    next_start: np.ndarray  # (n, S) float: earliest start of a speaker's turn at or after bounds[i] (+inf if none)
+    row_start: np.ndarray  # (n+1,) where each row's interval starts (row 0: unused)
+    active: np.ndarray  # (n+1, S) 1.0 where the speaker talks throughout the row's interval
+    talk: np.ndarray  # (n+1, S) the speaker's cumulative talk time at the row's start
+    turn_starts: tuple[np.ndarray, ...]  # per speaker, sorted turn starts (for distances)
+    turn_ends: tuple[np.ndarray, ...]  # per speaker, sorted turn ends
 
     @property
     def n_speakers(self) -> int:
@@ -57,7 +63,8 @@ class SpeakerScores:
     speaker: np.ndarray  # (W,) int64, -1 when there are no turns
     overlap: np.ndarray  # (W,) seconds shared with the chosen speaker
     rival_overlap: np.ndarray  # (W,) seconds shared with the best other speaker
-    distance: np.ndarray  # (W, S) seconds from the word to each speaker's nearest turn (0 when touching)
+    starts: np.ndarray  # (W,) the word intervals scored (missing times filled in)
+    ends: np.ndarray
 
 
 def build_coverage(turn_starts: Any, turn_ends: Any, turn_speaker_idx: Any, n_speakers: int | None = None) -> CoverageTable:
@@ -72,23 +79,25 @@ def build_coverage(turn_starts: Any, turn_ends: Any, turn_speaker_idx: Any, n_sp
     i_start = np.searchsorted(bounds, starts)
     i_end = np.searchsorted(bounds, ends)
 
-    depth = np.zeros((n + 1, n_spk), dtype=np.int64)
-    np.add.at(depth, (i_start, spk), 1)
-    np.add.at(depth, (i_end, spk), -1)
-    active = np.cumsum(depth, axis=0)[:n] > 0
-
-    lengths = np.diff(bounds, append=bounds[-1] if n else 0.0)
-    talk = np.zeros((n, n_spk))
+    # Talk depth per speaker by difference counts (+1 where a turn starts, -1 where it ends), accumulated in
+    # place: fresh large temporaries cost page faults that dominate at this size.
+    cells = n * n_spk
+    depth = np.bincount(i_start * n_spk + spk, minlength=cells)
+    depth -= np.bincount(i_end * n_spk + spk, minlength=cells)
+    depth = depth.reshape(n, n_spk)
+    np.cumsum(depth, axis=0, out=depth)
+    active = np.zeros((n + 1, n_spk))
+    np.greater(depth, 0, out=active[1:])
+    talk = np.zeros((n + 1, n_spk))
     if n > 1:
-        talk[1:] = np.cumsum(active[:-1] * lengths[:-1, None], axis=0)
-
-    last_end = np.full((n, n_spk), -np.inf)
-    np.maximum.at(last_end, (i_end, spk), ends)
-    last_end = np.maximum.accumulate(last_end, axis=0) if n else last_end
-    next_start = np.full((n, n_spk), np.inf)
-    np.minimum.at(next_start, (i_start, spk), starts)
-    next_start = np.ascontiguousarray(np.minimum.accumulate(next_start[::-1], axis=0)[::-1]) if n else next_start
-    return CoverageTable(bounds, active, talk, last_end, next_start)
+        np.multiply(active[1:-1], np.diff(bounds)[:, None], out=talk[2:])
+        np.cumsum(talk[2:], axis=0, out=talk[2:])
+    row_start = np.concatenate([[0.0], bounds])
+    order = np.argsort(spk, kind="stable")
+    split_at = np.searchsorted(spk[order], np.arange(1, n_spk))
+    per_starts = tuple(np.sort(part) for part in np.split(starts[order], split_at))
+    per_ends = tuple(np.sort(part) for part in np.split(ends[order], split_at))
+    return CoverageTable(bounds, row_start, active, talk, per_starts, per_ends)
 
 
 def fill_missing_times(word_starts: Any, word_ends: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -116,51 +125,61 @@ def fill_missing_times(word_starts: Any, word_ends: Any) -> tuple[np.ndarray, np
     return np.minimum(a, b), np.maximum(a, b)
 
 
-def _talk_until(table: CoverageTable, t: np.ndarray) -> np.ndarray:
+def talk_until(table: CoverageTable, t: np.ndarray) -> np.ndarray:
     """Each speaker's talk time in ``(-inf, t]`` for every time in ``t``: shape (len(t), S)."""
-    i = np.searchsorted(table.bounds, t, side="right") - 1
-    inside = i >= 0
-    ic = np.clip(i, 0, None)
-    since = np.where(inside, t - table.bounds[ic], 0.0)[:, None]
-    return np.where(inside[:, None], table.talk[ic] + table.active[ic] * since, 0.0)
+    r = np.searchsorted(table.bounds, t, side="right")
+    # np.take on rows is several times faster than fancy indexing; the in-place steps avoid fresh temporaries.
+    talk = np.take(table.talk, r, axis=0)
+    rising = np.take(table.active, r, axis=0)
+    rising *= (t - np.take(table.row_start, r))[:, None]
+    talk += rising
+    return talk
 
 
-def _score_chunk(table: CoverageTable, a: np.ndarray, b: np.ndarray, context: float) -> tuple[np.ndarray, ...]:
-    overlap = _talk_until(table, b) - _talk_until(table, a)
-    window = _talk_until(table, b + context) - _talk_until(table, a - context)
-    n = table.bounds.size
-    # Latest end of each speaker at or before b, earliest start at or after a (rows clipped into the table,
-    # then discarded when the word lies outside the turns' span).
-    row_b = np.searchsorted(table.bounds, b, side="right") - 1
-    row_a = np.searchsorted(table.bounds, a, side="left")
-    last_end = np.where((row_b >= 0)[:, None], table.last_end[np.clip(row_b, 0, None)], -np.inf)
-    next_start = np.where((row_a < n)[:, None], table.next_start[np.clip(row_a, None, n - 1)], np.inf)
-    row_in = np.clip(np.searchsorted(table.bounds, a, side="right") - 1, 0, None)
-    inside = table.active[row_in] & (table.bounds[row_in] <= a)[:, None]  # a point inside a turn
-    touching = (overlap > TIE_TOLERANCE) | inside | (last_end >= a[:, None]) | (next_start <= b[:, None])
-    gap = np.minimum(a[:, None] - last_end, next_start - b[:, None])
-    distance = np.where(touching, 0.0, np.maximum(gap, 0.0))
-    return overlap, window, distance
+def overlaps(table: CoverageTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Seconds each word ``[a, b]`` shares with each speaker's talk time: shape (W, S)."""
+    both = talk_until(table, np.concatenate([a, b]))
+    until_b = both[a.size :]
+    until_b -= both[: a.size]
+    return until_b
 
 
-def _choose(overlap: np.ndarray, window: np.ndarray, distance: np.ndarray, xp: Any = np) -> tuple[Any, Any, Any]:
-    best = overlap.max(1, keepdims=True) if xp is np else overlap.amax(1, keepdim=True)
-    candidate = overlap >= best - TIE_TOLERANCE
-    inf = float("inf")
-    d = xp.where(candidate, distance, inf)
-    nearest = d.min(1, keepdims=True) if xp is np else d.amin(1, keepdim=True)
-    candidate = candidate & (d <= nearest + TIE_TOLERANCE)
-    w = xp.where(candidate, window, -inf)
-    widest = w.max(1, keepdims=True) if xp is np else w.amax(1, keepdim=True)
-    candidate = candidate & (w >= widest - TIE_TOLERANCE)
-    chosen = candidate.argmax(1) if xp is np else candidate.int().argmax(1)  # first candidate
-    rows = xp.arange(overlap.shape[0])
-    chosen_overlap = overlap[rows, chosen]
-    others = overlap.clone() if xp is not np else overlap.copy()
-    others[rows, chosen] = -inf
-    rival = others.max(1) if xp is np else others.amax(1)
-    rival = xp.maximum(rival, xp.zeros_like(rival)) if xp is not np else np.maximum(rival, 0.0)
-    return chosen, chosen_overlap, rival
+def speaker_distances(table: CoverageTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Seconds from each word ``[a, b]`` to each speaker's nearest turn, 0 where they touch: shape (W, S)."""
+    distance = np.zeros((a.size, table.n_speakers))
+    inside = np.take(table.active, np.searchsorted(table.bounds, a, side="right"), axis=0) > 0  # point a in a turn
+    covered = (overlaps(table, a, b) > TIE_TOLERANCE) | inside
+    for k, (starts, ends) in enumerate(zip(table.turn_starts, table.turn_ends)):
+        if not starts.size:
+            distance[:, k] = np.inf
+            continue
+        i = np.searchsorted(ends, b, side="right") - 1  # latest end at or before b
+        last_end = np.where(i >= 0, ends[np.clip(i, 0, None)], -np.inf)
+        j = np.searchsorted(starts, a, side="left")  # earliest start at or after a
+        next_start = np.where(j < starts.size, starts[np.clip(j, None, starts.size - 1)], np.inf)
+        touching = covered[:, k] | (last_end >= a) | (next_start <= b)
+        distance[:, k] = np.where(touching, 0.0, np.maximum(np.minimum(a - last_end, next_start - b), 0.0))
+    return distance
+
+
+def _best_and_rival(overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = np.arange(overlap.shape[0])
+    best = overlap.argmax(1)
+    top = overlap[rows, best]
+    others = overlap.copy()
+    others[rows, best] = -np.inf
+    rival = np.maximum(others.max(1), 0.0) if overlap.shape[1] > 1 else np.zeros_like(top)
+    return best, top, rival
+
+
+def _resolve(table: CoverageTable, a: np.ndarray, b: np.ndarray, overlap: np.ndarray, context: float) -> np.ndarray:
+    """The full lexicographic rule (overlap, distance, widened window, index) for words without a clear winner."""
+    candidate = overlap >= overlap.max(1, keepdims=True) - TIE_TOLERANCE
+    distance = np.where(candidate, speaker_distances(table, a, b), np.inf)
+    candidate &= distance <= distance.min(1, keepdims=True) + TIE_TOLERANCE
+    window = np.where(candidate, overlaps(table, a - context, b + context), -np.inf)
+    candidate &= window >= window.max(1, keepdims=True) - TIE_TOLERANCE
+    return candidate.argmax(1)  # the first remaining candidate
 
 
 def score_words(
@@ -176,24 +195,29 @@ def score_words(
     n_words, n_spk = a.size, table.n_speakers
     if n_spk == 0 or table.bounds.size == 0:
         empty = np.zeros(n_words)
-        return SpeakerScores(np.full(n_words, -1, dtype=np.int64), empty, empty.copy(), np.zeros((n_words, 0)))
+        return SpeakerScores(np.full(n_words, -1, dtype=np.int64), empty, empty.copy(), a, b)
     untimed = np.isnan(a)
     if untimed.any():  # no word has a timestamp: everybody goes to whoever talks most
         a = np.where(untimed, table.bounds[0], a)
         b = np.where(untimed, table.bounds[-1], b)
-    if _use_torch(device, n_words, n_spk):
-        return _score_words_torch(a, b, table, context, device)
-    chosen = np.empty(n_words, dtype=np.int64)
-    chosen_overlap = np.empty(n_words)
+    best = np.empty(n_words, dtype=np.int64)
+    top = np.empty(n_words)
     rival = np.empty(n_words)
-    distance = np.empty((n_words, n_spk))
-    step = max(1, _CHUNK_CELLS // max(n_spk, 1))
+    step = max(1, _CHUNK_CELLS // n_spk)
     for lo in range(0, n_words, step):
         sl = slice(lo, lo + step)
-        overlap, window, dist = _score_chunk(table, a[sl], b[sl], context)
-        chosen[sl], chosen_overlap[sl], rival[sl] = _choose(overlap, window, dist)
-        distance[sl] = dist
-    return SpeakerScores(chosen, chosen_overlap, rival, distance)
+        if _use_torch(device, n_words, n_spk):
+            best[sl], top[sl], rival[sl] = _best_and_rival_torch(table, a[sl], b[sl], device)
+        else:
+            best[sl], top[sl], rival[sl] = _best_and_rival(overlaps(table, a[sl], b[sl]))
+    unclear = np.flatnonzero((top <= TIE_TOLERANCE) | (rival >= top - TIE_TOLERANCE))
+    if unclear.size:
+        ua, ub = a[unclear], b[unclear]
+        overlap = overlaps(table, ua, ub)
+        chosen = _resolve(table, ua, ub, overlap, context)
+        best[unclear] = chosen
+        top[unclear] = overlap[np.arange(unclear.size), chosen]
+    return SpeakerScores(best, top, rival, a, b)
 
 
 def assign_speaker_indices(
@@ -216,9 +240,11 @@ def assign_speaker_indices(
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# torch path: the same look-ups on an accelerator, for very large inputs when the pipeline runs on a GPU.
+# torch path: the dense (words x speakers) part on an accelerator, for very large inputs on a GPU pipeline.
+# The few unclear words are then resolved by the numpy rule above, so both paths give the same answer.
 
-# Below this many word-speaker cells the host<->device copies cost more than numpy's whole computation.
+# Below this many word-speaker cells the host<->device copies cost more than numpy's whole computation
+# (an estimate: no GPU was available where this was written; see benchmarks/bench_align.py).
 TORCH_MIN_CELLS = 4_000_000
 
 
@@ -226,46 +252,28 @@ def _use_torch(device: Any, n_words: int, n_spk: int) -> bool:
     if device is None:
         return False
     kind = getattr(device, "type", str(device).split(":", 1)[0])
-    # MPS has no float64, and float32 seconds lose millisecond resolution within an hour-long session.
+    # MPS has no float64, and float32 seconds lose sub-millisecond resolution within an hour-long session.
     return kind == "cuda" and n_words * n_spk >= TORCH_MIN_CELLS
 
 
-def _score_words_torch(a: np.ndarray, b: np.ndarray, table: CoverageTable, context: float, device: Any) -> SpeakerScores:
+def _best_and_rival_torch(
+    table: CoverageTable, a: np.ndarray, b: np.ndarray, device: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     import torch
 
     dev = torch.device(device)
-    f64 = torch.float64
-    bounds = torch.as_tensor(table.bounds, dtype=f64, device=dev)
+    bounds = torch.as_tensor(table.bounds, device=dev)
+    row_start = torch.as_tensor(table.row_start, device=dev)
+    talk = torch.as_tensor(table.talk, device=dev)
     active = torch.as_tensor(table.active, device=dev)
-    talk = torch.as_tensor(table.talk, dtype=f64, device=dev)
-    last_end = torch.as_tensor(table.last_end, dtype=f64, device=dev)
-    next_start = torch.as_tensor(table.next_start, dtype=f64, device=dev)
-    ta = torch.as_tensor(a, dtype=f64, device=dev)
-    tb = torch.as_tensor(b, dtype=f64, device=dev)
-
-    def talk_until(t: "torch.Tensor") -> "torch.Tensor":
-        i = torch.searchsorted(bounds, t, right=True) - 1
-        inside = i >= 0
-        ic = i.clamp(min=0)
-        since = torch.where(inside, t - bounds[ic], torch.zeros_like(t))[:, None]
-        return torch.where(inside[:, None], talk[ic] + active[ic] * since, torch.zeros_like(talk[ic]))
-
-    overlap = talk_until(tb) - talk_until(ta)
-    window = talk_until(tb + context) - talk_until(ta - context)
-    n = bounds.numel()
-    row_b = torch.searchsorted(bounds, tb, right=True) - 1
-    row_a = torch.searchsorted(bounds, ta)
-    last = torch.where((row_b >= 0)[:, None], last_end[row_b.clamp(min=0)], torch.full_like(overlap, -float("inf")))
-    nxt = torch.where((row_a < n)[:, None], next_start[row_a.clamp(max=n - 1)], torch.full_like(overlap, float("inf")))
-    row_in = (torch.searchsorted(bounds, ta, right=True) - 1).clamp(min=0)
-    inside = active[row_in] & (bounds[row_in] <= ta)[:, None]
-    touching = (overlap > TIE_TOLERANCE) | inside | (last >= ta[:, None]) | (nxt <= tb[:, None])
-    gap = torch.minimum(ta[:, None] - last, nxt - tb[:, None])
-    distance = torch.where(touching, torch.zeros_like(gap), gap.clamp(min=0.0))
-    chosen, chosen_overlap, rival = _choose(overlap, window, distance, xp=torch)
-    return SpeakerScores(
-        chosen.cpu().numpy().astype(np.int64),
-        chosen_overlap.cpu().numpy(),
-        rival.cpu().numpy(),
-        distance.cpu().numpy(),
-    )
+    t = torch.as_tensor(np.concatenate([a, b]), device=dev)
+    r = torch.searchsorted(bounds, t, right=True)
+    cumulative = talk[r] + active[r] * (t - row_start[r])[:, None]
+    overlap = cumulative[a.size :] - cumulative[: a.size]
+    top, best = overlap.max(1)
+    if overlap.shape[1] > 1:
+        others = overlap.scatter(1, best[:, None], float("-inf"))
+        rival = others.amax(1).clamp(min=0.0)
+    else:
+        rival = torch.zeros_like(top)
+    return best.cpu().numpy(), top.cpu().numpy(), rival.cpu().numpy()

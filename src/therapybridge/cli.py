@@ -40,13 +40,15 @@ def _configure_logging(verbose: int, quiet: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+    # The profiler's console lines (stage started/failed …) are for -v; the error line already says what failed.
+    logging.getLogger("therapybridge.perf").setLevel(logging.NOTSET if verbose else logging.ERROR)
     for noisy in ("faster_whisper", "httpx", "openai", "numba", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
 def _error_line(source: str | None, exc: BaseException) -> str:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if source and not message.startswith(source):
+    if source and source not in message:
         message = f"{source}: {message}"
     return f"therapybridge: error: {message}"
 

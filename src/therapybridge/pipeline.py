@@ -28,7 +28,7 @@ from .config import PipelineConfig
 from .device import resolve_device
 from .diarization import diarize_channels, load_diarizer
 from .diarization.base import DiarizationOptions, DiarizationResult, Diarizer
-from .errors import ConfigurationError, NoAudioFilesError, InputNotFoundError, ProcessingError, TherapyBridgeError
+from .errors import ConfigurationError, EmptyAudioError, NoAudioFilesError, InputNotFoundError, ProcessingError, TherapyBridgeError
 from .perf import PerformanceLogger, write_reports
 from .types import SCHEMA_VERSION, AudioInfo, Segment, SpeakerInfo, SpeakerTurn, Transcript, Word
 from .writers import write_outputs
@@ -466,6 +466,8 @@ def _check_input(source: str) -> None:
         raise InputNotFoundError(f"{source}: no such file")
     if path.is_dir():
         raise ConfigurationError(f"{source}: is a directory; use process_many() or pass its files")
+    if path.is_file() and path.stat().st_size == 0:
+        raise EmptyAudioError(f"{source}: the file is empty (0 bytes)")
 
 
 # ---------------------------------------------------------------------- small helpers

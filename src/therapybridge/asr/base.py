@@ -41,6 +41,8 @@ class TranscribeOptions:
     log_prob_threshold: float | None = -1.0
     compression_ratio_threshold: float | None = 2.4
     max_phrase_repeats: int = 5
+    # The model name the remote (OpenAI) backend asks for; ``model`` names the local Whisper weights.
+    remote_model: str = "whisper-1"
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

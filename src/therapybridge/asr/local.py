@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import ConfigurationError, DependencyError, InvalidAudioError, ModelError
+from ..errors import ConfigurationError, DependencyError, ModelError
 from ..perf.hooks import NULL_PROFILER, StageProfiler
 from ..types import Segment, Word
+from ._signal import SAMPLE_RATE, mono_16k, split_at_quiet
 from .base import ASRResult, TranscribeOptions, Transcriber
 from .models import ResolvedModel, resolve_model
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 WINDOW_SECONDS = 30.0
 
 _MODELS: dict[tuple[str, str, int, str, int], "WhisperModel"] = {}
@@ -142,7 +142,7 @@ class FasterWhisperTranscriber(Transcriber):
         """Recognise mono audio; segment and word times are seconds on the clock of ``audio``."""
         self.load(profiler)
         assert self._model is not None
-        samples = _mono_16k(audio, sample_rate)
+        samples = mono_16k(audio, sample_rate)
         opts = self.options
         with profiler.subprocess("speech_detection", audio_seconds=round(len(samples) / SAMPLE_RATE, 3),
                                  vad=opts.vad_filter):
@@ -242,25 +242,6 @@ def _construct(resolved: ResolvedModel, device: str, index: int, compute_type: s
         raise ModelError(f"cannot load Whisper model {resolved.name!r} from {str(resolved.path)!r}: {exc}") from exc
 
 
-# -- audio in ---------------------------------------------------------------------------------------------------
-
-
-def _mono_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    samples = np.asarray(audio)
-    if samples.ndim == 2 and 1 in samples.shape:
-        samples = samples.reshape(-1)
-    if samples.ndim != 1:
-        raise ConfigurationError(f"recognition needs mono audio, got an array of shape {samples.shape}")
-    samples = np.ascontiguousarray(samples, dtype=np.float32)
-    if not np.isfinite(samples).all():
-        raise InvalidAudioError("the audio contains NaN or infinite samples")
-    if sample_rate != SAMPLE_RATE:
-        import soxr
-
-        samples = np.ascontiguousarray(soxr.resample(samples, sample_rate, SAMPLE_RATE), dtype=np.float32)
-    return samples
-
-
 # -- speech regions and packing ---------------------------------------------------------------------------------
 
 
@@ -310,20 +291,7 @@ def _pack(regions: list[tuple[int, int]], samples: np.ndarray, window: int) -> l
 
 
 def _split_long(samples: np.ndarray, region: tuple[int, int], window: int) -> list[tuple[int, int]]:
-    """Cut a region longer than the window at the quietest 20 ms in the last third of each window."""
-    start, end = region
-    parts = []
-    frame = SAMPLE_RATE // 50
-    while end - start > window:
-        lo, hi = start + 2 * window // 3, start + window
-        span = samples[lo:hi]
-        usable = len(span) - len(span) % frame
-        energy = np.mean(np.square(span[:usable].reshape(-1, frame), dtype=np.float64), axis=1)
-        cut = lo + int(np.argmin(energy)) * frame + frame // 2
-        parts.append((start, cut))
-        start = cut
-    parts.append((start, end))
-    return parts
+    return split_at_quiet(samples, region[0], region[1], window, frame=SAMPLE_RATE // 50)
 
 
 def _packed_audio(
@@ -374,7 +342,7 @@ def _to_segments(raw: list[Any], layout: list[_Region], opts: TranscribeOptions)
     clock = _ClockMap(layout)
     segments: list[Segment] = []
     for seg in raw:
-        if _is_non_speech(seg, opts):
+        if is_non_speech(seg, opts):
             continue
         if seg.words:
             placed = _without_loops([clock.word(w) for w in seg.words], opts.max_phrase_repeats)
@@ -384,7 +352,7 @@ def _to_segments(raw: list[Any], layout: list[_Region], opts: TranscribeOptions)
     return segments
 
 
-def _is_non_speech(seg: Any, opts: TranscribeOptions) -> bool:
+def is_non_speech(seg: Any, opts: TranscribeOptions) -> bool:
     """Whisper's own rule, plus loops: a window the model thinks is not speech, decoded with low confidence or
     into highly repetitive text (white noise gives "x 2 cm x 2 cm ..." at high confidence), is a hallucination."""
     if opts.no_speech_threshold is None or seg.no_speech_prob <= opts.no_speech_threshold:

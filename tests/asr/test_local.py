@@ -1,0 +1,165 @@
+"""The local faster-whisper backend on real audio with the real offline models."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from therapybridge.asr import TranscribeOptions, load_transcriber
+from therapybridge.asr.local import FasterWhisperTranscriber, _without_loops
+from therapybridge.errors import ConfigurationError, InvalidAudioError
+from therapybridge.types import Word
+from tests.references import reference_text, wer
+
+BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
+
+
+class RecordingProfiler:
+    """Collects (name, metadata) of every sub-step, the way the pipeline's logger receives them."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, dict]] = []
+
+    def subprocess(self, name, **metadata):
+        from contextlib import nullcontext
+
+        self.steps.append((name, metadata))
+        return nullcontext()
+
+
+def text_of(result) -> str:
+    return " ".join(s.text for s in result.segments)
+
+
+@pytest.fixture(scope="module")
+def base_sample(base, sample_audio):
+    return base.transcribe(sample_audio, 16000)
+
+
+def test_base_default_settings_meet_the_wer_bar(base_sample):
+    assert base_sample.language == "en"
+    assert base_sample.model == "base" and base_sample.model_sha256 == BASE_SHA256
+    assert wer(reference_text(), text_of(base_sample)) <= 0.17
+
+
+def test_words_are_timed_in_order_inside_their_segments(base_sample, sample_audio):
+    duration = len(sample_audio) / 16000
+    last_end = 0.0
+    for segment in base_sample.segments:
+        assert segment.words and 0.0 <= segment.start <= segment.end <= duration
+        for word in segment.words:
+            assert segment.start <= word.start <= word.end <= segment.end
+            assert word.start >= last_end - 0.05  # DTW word times may touch, never go backwards
+            assert 0.0 <= word.probability <= 1.0
+            last_end = word.end
+    # The sample's first words ("Hello?") are at 6.7 s: the VAD must not shift them.
+    assert 6.0 <= base_sample.segments[0].words[0].start <= 7.2
+
+
+def test_tiny_en_matches_bare_faster_whisper(tiny_en, sample_audio):
+    from faster_whisper import BatchedInferencePipeline
+
+    ours = wer(reference_text(), text_of(tiny_en.transcribe(sample_audio, 16000)))
+    segments, _ = BatchedInferencePipeline(tiny_en.whisper_model).transcribe(
+        sample_audio, batch_size=8, beam_size=5, word_timestamps=True
+    )
+    bare = wer(reference_text(), " ".join(s.text for s in segments))
+    assert ours <= 0.2
+    assert ours <= bare + 0.005
+
+
+def test_times_stay_on_the_clock_of_the_input(tiny_en, sample_audio):
+    """Ten seconds of silence in front: the same words come back ten seconds later, removed silence or not."""
+    import difflib
+
+    def words(result):
+        return [(w.word.strip(" .,?!").lower(), w.start) for s in result.segments for w in s.words]
+
+    plain = words(tiny_en.transcribe(sample_audio, 16000))
+    shifted = words(tiny_en.transcribe(np.concatenate([np.zeros(10 * 16000, np.float32), sample_audio]), 16000))
+    matcher = difflib.SequenceMatcher(a=[w for w, _ in plain], b=[w for w, _ in shifted], autojunk=False)
+    shifts = [
+        shifted[block.b + k][1] - plain[block.a + k][1]
+        for block in matcher.get_matching_blocks()
+        for k in range(block.size)
+    ]
+    assert len(shifts) >= 0.8 * len(plain)
+    assert np.median(shifts) == pytest.approx(10.0, abs=0.1)
+    # A repeated word ("hello" ... "oh, hello") may pair with its twin; the rest must sit exactly 10 s later.
+    assert np.mean(np.abs(np.array(shifts) - 10.0) < 0.3) >= 0.9
+
+
+@pytest.mark.parametrize("vad_filter", [True, False])
+def test_silence_yields_no_words(base, vad_filter):
+    transcriber = FasterWhisperTranscriber({"model": "base", "vad_filter": vad_filter}, "cpu")
+    result = transcriber.transcribe(np.zeros(20 * 16000, np.float32), 16000)
+    assert result.segments == ()
+
+
+@pytest.mark.parametrize("vad_filter", [True, False])
+def test_white_noise_yields_no_words(base, white_noise, vad_filter):
+    """Without the guards, base decodes this noise into "1 cm x 2 cm x 2 cm ..." when the VAD is off."""
+    transcriber = FasterWhisperTranscriber({"model": "base", "vad_filter": vad_filter}, "cpu")
+    assert transcriber.transcribe(white_noise, 16000).segments == ()
+
+
+def test_a_forced_language_is_used(base, sample_audio):
+    transcriber = FasterWhisperTranscriber({"model": "base", "language": "en"}, "cpu")
+    result = transcriber.transcribe(sample_audio[: 16 * 16000], 16000)
+    assert result.language == "en" and result.language_probability == 1.0
+    assert "hello" in text_of(result).lower()
+
+
+def test_models_load_once_per_process(base):
+    again = load_transcriber("local", TranscribeOptions(model="base"), "cpu")
+    assert isinstance(again, FasterWhisperTranscriber)
+    assert again.whisper_model is base.whisper_model
+    assert again.compute_type == "int8"
+
+
+def test_profiler_gets_the_substeps_without_any_text(tiny_en, sample_audio):
+    profiler = RecordingProfiler()
+    fresh = FasterWhisperTranscriber({"model": "tiny.en"}, "cpu")
+    fresh.load(profiler)
+    result = fresh.transcribe(sample_audio, 16000, profiler=profiler)
+    names = [name for name, _ in profiler.steps]
+    assert names[0] == "model_loading" and "inference" in names and "speech_detection" in names
+    inference = dict(profiler.steps)["inference"]
+    assert inference["audio_seconds"] == pytest.approx(len(sample_audio) / 16000, abs=0.01) and inference["chunks"] >= 1
+    counts = dict(profiler.steps)["result"]
+    assert counts["segments"] == len(result.segments) and counts["words"] > 20
+    spoken = {w.word.strip(" .,?!").lower() for s in result.segments for w in s.words}
+    for _, metadata in profiler.steps:
+        for value in metadata.values():
+            assert not (isinstance(value, str) and value.lower() in spoken), "transcript text leaked into metadata"
+
+
+def test_unsupported_compute_type_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match="compute type 'float16' is not supported on cpu"):
+        FasterWhisperTranscriber({"model": "tiny.en", "compute_type": "float16"}, "cpu").load()
+
+
+def test_bad_audio_is_refused(tiny_en):
+    with pytest.raises(ConfigurationError, match="mono"):
+        tiny_en.transcribe(np.zeros((2, 16000), np.float32), 16000)
+    with pytest.raises(InvalidAudioError):
+        tiny_en.transcribe(np.full(16000, np.nan, np.float32), 16000)
+
+
+def test_unknown_options_are_refused():
+    with pytest.raises(ConfigurationError, match="unknown recognition option"):
+        TranscribeOptions.from_dict({"modle": "base"})
+    with pytest.raises(ConfigurationError):
+        TranscribeOptions(batch_size=0)
+
+
+def _words(text: str) -> list[tuple[Word, int]]:
+    return [(Word(float(i), i + 0.5, " " + w), 0) for i, w in enumerate(text.split())]
+
+
+def test_repetition_loops_are_cut_to_one_occurrence():
+    looped = _words("so I said " + "thank you " * 9 + "and left")
+    kept = " ".join(w.word.strip() for w, _ in _without_loops(looped, 5))
+    assert kept == "so I said thank you and left"
+    natural = _words("no no no I do not know")
+    assert _without_loops(natural, 5) == natural

@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         "timer": bench_timer(batches),
         "subprocess": bench_subprocess(batches),
         "sampler": bench_sampler(2.0 if args.quick else 10.0),
-        "pipeline": bench_pipeline(2 if args.quick else 4),
+        "pipeline": bench_pipeline(2 if args.quick else 3),
         "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -119,3 +119,52 @@ def test_cuda_figures_are_aggregated_per_stage(clock):
     assert "GPU: Test Card (CUDA, NVML utilization)." in text
     html = render_html(session)
     assert "GPU utilization" in html and "GPU memory" in html
+
+
+def test_fast_rss_reading_matches_psutil():
+    import psutil
+
+    from therapybridge.perf import ProcessStats
+
+    stats = ProcessStats()
+    block = bytearray(48 * 1024 * 1024)
+    block[::4096] = b"x" * len(block[::4096])
+    ours, theirs = stats.rss(), psutil.Process().memory_info().rss
+    assert abs(ours - theirs) < 2 * 1024 * 1024
+    assert ours > 48 * 1024 * 1024
+    del block
+
+
+class _RecordingCudaProbe(_CudaProbe):
+    """The CUDA probe's stage-boundary calls recorded instead of sent to a CUDA runtime this machine lacks."""
+
+    def __init__(self, status: GPUStatus) -> None:
+        super().__init__(status, None, None, None, None)
+        self.calls: list[str] = []
+        self.peak = 0
+
+    def synchronize(self) -> None:
+        self.calls.append("synchronize")
+
+    def reset_peak(self) -> None:
+        self.calls.append("reset_peak")
+        self.peak = 0
+
+    def peak_allocated(self) -> int | None:
+        self.calls.append("peak_allocated")
+        self.peak += 256 * 1024 * 1024
+        return self.peak
+
+
+def test_cuda_stage_boundaries_synchronize_and_reset_the_peak(clock):
+    status = GPUStatus(True, "cuda", "GPU: Test Card (CUDA).", ({"index": 0, "name": "Test Card", "backend": "cuda"},))
+    probe = _RecordingCudaProbe(status)
+    perf = make_logger(clock, monitor=GPUMonitor(None, clock=clock, probe=probe), sync_cuda=True)
+    with perf.stage("Whisper Transcription"):
+        clock.advance_ms(10)
+    with perf.stage("Speaker Diarization"):
+        clock.advance_ms(10)
+    session = perf.end_pipeline()
+    assert probe.calls == ["synchronize", "reset_peak", "synchronize", "peak_allocated"] * 2
+    stats = session.metrics()["stages"]["Speaker Diarization"]["gpu_stats"]
+    assert stats["torch_peak_allocated_mb"] == 256.0 and stats["utilization_mean"] is None

@@ -14,7 +14,6 @@ import importlib.util
 import logging
 import os
 import platform
-import resource
 import sys
 import threading
 import time
@@ -22,6 +21,11 @@ from collections.abc import Callable
 from typing import Any
 
 import psutil
+
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
 
 from .session import GPUStatus, Sample
 
@@ -76,6 +80,9 @@ class ProcessStats:
     @staticmethod
     def usage() -> tuple[int, int]:
         """(process CPU time in ns, lifetime peak RSS in bytes) from one ``getrusage`` call (one syscall for both)."""
+        if resource is None:
+            peak = getattr(psutil.Process().memory_info(), "peak_wset", 0)
+            return time.process_time_ns(), int(peak)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return int((usage.ru_utime + usage.ru_stime) * 1e9), usage.ru_maxrss * _MAXRSS_UNIT
 

@@ -87,3 +87,21 @@ def test_html_report_of_concurrent_stages(browser, clock, tmp_path: Path):
     assert "Stages overlap" in page.locator(".banner.overlap").inner_text()
     assert "Critical path: Speaker Diarization → Speaker Alignment" in page.content()
     page.close()
+
+
+def test_html_report_of_a_combined_batch(browser, clock, tmp_path: Path):
+    from dataclasses import replace
+
+    from therapybridge.perf import PerformanceSession
+
+    from .test_logger import run_two_stage_pipeline
+
+    first = replace(run_two_stage_pipeline(clock, source="a.wav").session, started_at_epoch=100.0)
+    second = replace(run_two_stage_pipeline(clock, source="b.wav").session, started_at_epoch=101.2)
+    batch = PerformanceSession.combine([first, second])
+    (path,) = write_reports(batch, tmp_path, "batch", formats=("html",))
+    page, problems, _ = open_report(browser, path, "perf_report_batch.png")
+    assert problems == []
+    assert page.locator("#timeline .bar").count() == len(batch.spans)
+    assert page.locator("text=a.wav").count() >= 1
+    page.close()

@@ -320,3 +320,22 @@ def test_span_handle_takes_metadata_known_later(clock):
     metrics = perf.end_pipeline().metrics()
     assert metrics["stages"]["Whisper Transcription"]["subprocesses"]["inference"]["metadata"] == {
         "segments": 12, "device": None}
+
+
+def test_verbose_prints_to_stderr_only_during_its_own_run(clock, capsys):
+    loud = make_logger(clock, verbose=True)
+    with loud.stage("Audio Preprocessing"):
+        with loud.subprocess("load_audio"):
+            clock.advance_ms(105)
+    loud.end_pipeline()
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "[INFO] [Audio Preprocessing] Stage started" in captured.err
+    assert "[DEBUG]   [load_audio] completed in 0.105s" in captured.err
+    assert "PERFORMANCE SUMMARY" in captured.err
+    quiet = make_logger(clock)
+    with quiet.stage("Speaker Alignment"):
+        clock.advance_ms(1)
+    quiet.end_pipeline()
+    assert capsys.readouterr().err == ""
+    assert logging.getLogger("therapybridge.perf").handlers == []

@@ -17,7 +17,14 @@ transcript text in metadata. ``redact_paths=True`` replaces file names in metada
 """
 
 from .hooks import NULL_PROFILER, NullProfiler, StageProfiler
-from .logger import LOGGER_NAME, PerfConsoleFormatter, PerformanceLogger, SpanHandle, attach_console_handler
+from .logger import (
+    LOGGER_NAME,
+    PerfConsoleFormatter,
+    PerformanceLogger,
+    SpanHandle,
+    attach_console_handler,
+    detach_console_handler,
+)
 from .monitors import GPUMonitor, ProcessStats, collect_system_info, detect_gpu
 from .reports import (
     REPORT_FORMATS,
@@ -63,6 +70,7 @@ __all__ = [
     "StageProfiler",
     "TimerRun",
     "attach_console_handler",
+    "detach_console_handler",
     "collect_system_info",
     "detect_gpu",
     "hash_path",

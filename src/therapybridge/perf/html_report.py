@@ -118,7 +118,7 @@ def _timeline(session: PerformanceSession) -> str:
         parts.append(
             f'<g class="{css}" data-info="{escape(json.dumps(info), quote=True)}">'
             f'<title>{escape(title)}</title>'
-            f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{_ROW - 4}" fill="{fill}" fill-opacity="{opacity}"/>'
+            f'<rect x="{x:.2f}" y="{y}" width="{w:.2f}" height="{_ROW - 4}" fill="{fill}" fill-opacity="{opacity}" stroke="#fff" stroke-width="0.6"/>'
         )
         if w > 60:
             label = span.name if len(span.name) * 6.5 < w else span.name[: max(int(w / 6.5) - 1, 1)] + "…"

@@ -36,7 +36,10 @@ from .session import (
     sanitize_metadata,
 )
 
-__all__ = ["PerfConsoleFormatter", "PerformanceLogger", "SpanHandle", "attach_console_handler", "LOGGER_NAME"]
+__all__ = [
+    "LOGGER_NAME", "PerfConsoleFormatter", "PerformanceLogger", "SpanHandle", "attach_console_handler",
+    "detach_console_handler",
+]
 
 LOGGER_NAME = "therapybridge.perf"
 log = logging.getLogger(LOGGER_NAME)
@@ -61,12 +64,15 @@ class PerfConsoleFormatter(logging.Formatter):
 
 
 _console_handler: logging.Handler | None = None
+_console_users = 0
+_console_saved_level = logging.NOTSET
 _console_lock = threading.Lock()
 
 
 def attach_console_handler(level: int = logging.DEBUG) -> logging.Handler:
-    """Attach (once per process) a stderr handler with :class:`PerfConsoleFormatter` to ``therapybridge.perf``."""
-    global _console_handler
+    """Attach a stderr handler with :class:`PerfConsoleFormatter` to ``therapybridge.perf`` (shared, counted:
+    each call needs one :func:`detach_console_handler`)."""
+    global _console_handler, _console_users, _console_saved_level
     with _console_lock:
         if _console_handler is None:
             handler = logging.StreamHandler(sys.stderr)
@@ -74,9 +80,24 @@ def attach_console_handler(level: int = logging.DEBUG) -> logging.Handler:
             handler.setLevel(level)
             log.addHandler(handler)
             _console_handler = handler
-        if log.level == logging.NOTSET or log.level > level:
-            log.setLevel(level)
+            _console_saved_level = log.level
+            if log.level == logging.NOTSET or log.level > level:
+                log.setLevel(level)
+        _console_users += 1
         return _console_handler
+
+
+def detach_console_handler() -> None:
+    """Undo one :func:`attach_console_handler`; the last one removes the handler and restores the level."""
+    global _console_handler, _console_users
+    with _console_lock:
+        if _console_users == 0:
+            return
+        _console_users -= 1
+        if _console_users == 0 and _console_handler is not None:
+            log.removeHandler(_console_handler)
+            log.setLevel(_console_saved_level)
+            _console_handler = None
 
 
 class SpanHandle:
@@ -228,8 +249,10 @@ class PerformanceLogger:
         self._session_id = ""
         self._overhead_ns = 0
         self._events = 0
-        if verbose:
+        self._console_attached = False
+        if verbose:  # attached for this run only: a quiet logger later in the process stays quiet
             attach_console_handler()
+            self._console_attached = True
 
     # ------------------------------------------------------------------------------------------ pipeline
 
@@ -292,11 +315,19 @@ class PerformanceLogger:
 
         if log.isEnabledFor(logging.INFO):
             log.info("\n" + render_console_summary(self._session), extra={"perf_raw": True})
-        if self.output_dir is not None:
-            stem = f"{_safe_stem(self.name)}_{self._session.session_id}"
-            self.report_paths = write_reports(self._session, self.output_dir, stem, formats=self.report_formats)
-            log.info("[%s] Performance reports written to %s", self.name, self.output_dir)
+        try:
+            if self.output_dir is not None:
+                stem = f"{_safe_stem(self.name)}_{self._session.session_id}"
+                self.report_paths = write_reports(self._session, self.output_dir, stem, formats=self.report_formats)
+                log.info("[%s] Performance reports written to %s", self.name, self.output_dir)
+        finally:
+            self._release_console()
         return self._session
+
+    def _release_console(self) -> None:
+        if self._console_attached:
+            self._console_attached = False
+            detach_console_handler()
 
     def snapshot(self) -> PerformanceSession:
         """The session so far: spans still open are cut at the current time and marked ``unfinished``."""

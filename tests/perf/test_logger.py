@@ -339,3 +339,41 @@ def test_verbose_prints_to_stderr_only_during_its_own_run(clock, capsys):
     quiet.end_pipeline()
     assert capsys.readouterr().err == ""
     assert logging.getLogger("therapybridge.perf").handlers == []
+
+
+def test_snapshot_mid_run_cuts_open_spans_without_marking_them_failed(clock):
+    perf = make_logger(clock)
+    with perf.stage("Whisper Transcription"):
+        clock.advance_ms(300)
+    perf.start_stage("Writing Outputs")
+    with perf.subprocess("write_json"):
+        clock.advance_ms(20)
+        snapshot = perf.snapshot().metrics()
+    clock.advance_ms(80)
+    perf.end_stage("Writing Outputs")
+    final = perf.end_pipeline().metrics()
+    assert snapshot["total_duration"] == 0.32
+    assert snapshot["stages"]["Writing Outputs"]["duration"] == 0.02
+    assert "errors" not in snapshot["stages"]["Writing Outputs"]
+    assert final["total_duration"] == 0.4 and final["stages"]["Writing Outputs"]["duration"] == 0.1
+
+
+def test_span_left_open_in_another_thread_is_marked_unfinished(clock):
+    perf = make_logger(clock)
+    perf.start_pipeline()
+    entered, release = threading.Event(), threading.Event()
+
+    def straggler() -> None:
+        with perf.subprocess("late_worker"):
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=straggler)
+    thread.start()
+    entered.wait(10)
+    clock.advance_ms(50)
+    session = perf.end_pipeline()
+    release.set()
+    thread.join()
+    late = next(s for s in session.spans if s.name == "late_worker")
+    assert late.error == "unfinished" and late.duration_ns == 50_000_000

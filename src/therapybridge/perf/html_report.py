@@ -27,7 +27,7 @@ h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px}
 table{border-collapse:collapse;background:#fff;margin:6px 0}
 th,td{border:1px solid #ddd;padding:4px 8px;text-align:left} td.n{text-align:right;font-variant-numeric:tabular-nums}
 svg{background:#fff;border:1px solid #ddd} .bar{cursor:pointer} .bar:hover{opacity:.8}
-.bar.err{stroke:#c00;stroke-width:2} text{font:11px system-ui,sans-serif} .axis{stroke:#999}
+.bar.err rect{stroke:#c00;stroke-width:2} text{font:11px system-ui,sans-serif} .axis{stroke:#999}
 #details{background:#fff;border:1px solid #ddd;padding:8px;min-height:2em;white-space:pre-wrap}
 """
 

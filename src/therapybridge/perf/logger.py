@@ -136,7 +136,8 @@ class SpanHandle:
     def duration(self) -> float | None:
         return None if self.end_ns is None else (self.end_ns - self.start_ns) / 1e9
 
-    def freeze(self, origin: int, end_ns: int | None = None, redact: bool = False) -> Span:
+    def freeze(self, origin: int, end_ns: int | None = None, open_marker: str | None = None) -> Span:
+        """The immutable record; a span still open ends at ``end_ns`` and gets ``open_marker`` as its error."""
         end = self.end_ns if self.end_ns is not None else end_ns
         assert end is not None
         return Span(
@@ -148,7 +149,7 @@ class SpanHandle:
             end_ns=end - origin,
             thread=self.thread,
             metadata=sanitize_metadata(self.metadata),
-            error=self.error if self.end_ns is not None else (self.error or "unfinished"),
+            error=self.error if self.end_ns is not None else (self.error or open_marker),
             rss_before=self.rss_before,
             rss_after=self.rss_after,
             rss_peak=self.rss_peak,
@@ -330,10 +331,11 @@ class PerformanceLogger:
             detach_console_handler()
 
     def snapshot(self) -> PerformanceSession:
-        """The session so far: spans still open are cut at the current time and marked ``unfinished``."""
+        """The session so far (e.g. for a transcript's ``performance_metrics`` while writing it): spans still open
+        are cut at the current time. After ``end_pipeline()`` it is the finished session."""
         if self._root is None:
             raise PerfUsageError("snapshot() needs start_pipeline() first.")
-        return self._session or self._build_session(self._clock())
+        return self._session or self._build_session(self._clock(), open_marker=None)
 
     def __enter__(self) -> PerformanceLogger:
         self.start_pipeline()
@@ -492,13 +494,13 @@ class PerformanceLogger:
             self._overhead_ns += ns
             self._events += 1
 
-    def _build_session(self, end_ns: int) -> PerformanceSession:
+    def _build_session(self, end_ns: int, open_marker: str | None = "unfinished") -> PerformanceSession:
         root = self._root
         assert root is not None and self._monitor is not None
         origin = root.start_ns
         with self._lock:
             live = list(self._spans)
-        spans = tuple(span.freeze(origin, end_ns) for span in live)
+        spans = tuple(span.freeze(origin, end_ns, open_marker) for span in live)
         samples = tuple(
             sample.__class__(sample.t_ns - origin, sample.rss, sample.gpu_util, sample.gpu_mem_used,
                              sample.gpu_allocated)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,8 +33,8 @@ logger = logging.getLogger(__name__)
 
 # Overlaps closer than this (seconds) are a tie: timestamps carry 10 ms resolution at best.
 TIE_TOLERANCE = 1e-6
-# Word-speaker cells per chunk, bounding the memory of the (words x speakers) score arrays.
-_CHUNK_CELLS = 1 << 21
+# Word-speaker cells per chunk: bounds the memory of the (words x speakers) arrays and keeps them in cache.
+_CHUNK_CELLS = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -48,12 +49,22 @@ class CoverageTable:
     row_start: np.ndarray  # (n+1,) where each row's interval starts (row 0: unused)
     active: np.ndarray  # (n+1, S) 1.0 where the speaker talks throughout the row's interval
     talk: np.ndarray  # (n+1, S) the speaker's cumulative talk time at the row's start
-    turn_starts: tuple[np.ndarray, ...]  # per speaker, sorted turn starts (for distances)
-    turn_ends: tuple[np.ndarray, ...]  # per speaker, sorted turn ends
+    starts: np.ndarray  # (T,) the turns as given (starts <= ends), for distances
+    ends: np.ndarray
+    speaker_idx: np.ndarray
 
     @property
     def n_speakers(self) -> int:
         return int(self.active.shape[1])
+
+    @cached_property
+    def per_speaker(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """Each speaker's sorted turn starts and sorted turn ends (built on first use: only distances need them)."""
+        order = np.argsort(self.speaker_idx, kind="stable")
+        split_at = np.searchsorted(self.speaker_idx[order], np.arange(1, self.n_speakers))
+        starts = np.split(self.starts[order], split_at)
+        ends = np.split(self.ends[order], split_at)
+        return tuple((np.sort(s), np.sort(e)) for s, e in zip(starts, ends))
 
 
 @dataclass(frozen=True)
@@ -93,11 +104,7 @@ def build_coverage(turn_starts: Any, turn_ends: Any, turn_speaker_idx: Any, n_sp
         np.multiply(active[1:-1], np.diff(bounds)[:, None], out=talk[2:])
         np.cumsum(talk[2:], axis=0, out=talk[2:])
     row_start = np.concatenate([[0.0], bounds])
-    order = np.argsort(spk, kind="stable")
-    split_at = np.searchsorted(spk[order], np.arange(1, n_spk))
-    per_starts = tuple(np.sort(part) for part in np.split(starts[order], split_at))
-    per_ends = tuple(np.sort(part) for part in np.split(ends[order], split_at))
-    return CoverageTable(bounds, row_start, active, talk, per_starts, per_ends)
+    return CoverageTable(bounds, row_start, active, talk, starts, ends, spk)
 
 
 def fill_missing_times(word_starts: Any, word_ends: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +156,7 @@ def speaker_distances(table: CoverageTable, a: np.ndarray, b: np.ndarray) -> np.
     distance = np.zeros((a.size, table.n_speakers))
     inside = np.take(table.active, np.searchsorted(table.bounds, a, side="right"), axis=0) > 0  # point a in a turn
     covered = (overlaps(table, a, b) > TIE_TOLERANCE) | inside
-    for k, (starts, ends) in enumerate(zip(table.turn_starts, table.turn_ends)):
+    for k, (starts, ends) in enumerate(table.per_speaker):
         if not starts.size:
             distance[:, k] = np.inf
             continue
@@ -163,12 +170,16 @@ def speaker_distances(table: CoverageTable, a: np.ndarray, b: np.ndarray) -> np.
 
 
 def _best_and_rival(overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rows = np.arange(overlap.shape[0])
-    best = overlap.argmax(1)
-    top = overlap[rows, best]
-    others = overlap.copy()
-    others[rows, best] = -np.inf
-    rival = np.maximum(others.max(1), 0.0) if overlap.shape[1] > 1 else np.zeros_like(top)
+    """Per word: the speaker with the largest overlap (first on ties), that overlap, and the best other one."""
+    top = overlap[:, 0].copy()
+    best = np.zeros(overlap.shape[0], dtype=np.int64)
+    rival = np.zeros(overlap.shape[0])
+    for k in range(1, overlap.shape[1]):  # a handful of speakers: columns beat (W x S) temporaries
+        column = overlap[:, k]
+        leads = column > top
+        rival = np.where(leads, top, np.maximum(rival, column))
+        best[leads] = k
+        np.maximum(top, column, out=top)
     return best, top, rival
 
 

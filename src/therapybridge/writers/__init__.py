@@ -31,6 +31,10 @@ def register_writer(writer: Writer) -> Writer:
 for _writer in (JsonWriter(), TxtWriter(), SrtWriter(), VttWriter(), RttmWriter()):
     register_writer(_writer)
 
+from .html import HtmlWriter  # noqa: E402  (the transcript page, owned by the roles feature)
+
+register_writer(HtmlWriter())
+
 
 def get_writer(format: str) -> Writer:
     """The writer for a format name (case-insensitive)."""

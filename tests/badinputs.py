@@ -44,18 +44,16 @@ def _layout(channels: int) -> str:
     return {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}.get(channels, f"{channels}c")
 
 
+_SCALES = {"s16": (np.int16, 32767), "s32": (np.int32, 2147483647), "flt": (np.float32, None)}
+
+
 def _pack(block: np.ndarray, fmt: str) -> np.ndarray:
-    if fmt == "s16":
-        return (np.clip(block, -1, 1) * 32767).astype(np.int16).T.reshape(1, -1)
-    if fmt == "s16p":
-        return (np.clip(block, -1, 1) * 32767).astype(np.int16)
-    if fmt == "flt":
-        return np.ascontiguousarray(block.T.reshape(1, -1))
-    if fmt == "fltp":
-        return np.ascontiguousarray(block)
-    if fmt == "s32":
-        return (np.clip(block, -1, 1) * 2147483647).astype(np.int32).T.reshape(1, -1)
-    raise ValueError(f"unsupported sample format {fmt}")
+    """Float [channels, samples] to the array layout PyAV expects for ``fmt`` (packed or planar)."""
+    planar = fmt.endswith("p")
+    dtype, scale = _SCALES[fmt.rstrip("p")]
+    data = block if scale is None else np.clip(block, -1, 1) * scale
+    data = data.astype(dtype)
+    return np.ascontiguousarray(data if planar else data.T.reshape(1, -1))
 
 
 def resample_linear(audio: np.ndarray, rate: int, target: int) -> np.ndarray:

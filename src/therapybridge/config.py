@@ -52,10 +52,13 @@ class PipelineConfig:
     diarizer: str = "default"
     enable_diarization: bool = True
     allow_remote: bool = False
+    concurrent_stages: str = "auto"
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ConfigurationError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+        if self.concurrent_stages not in ("auto", "on", "off"):
+            raise ConfigurationError(f"concurrent_stages must be auto, on or off, not {self.concurrent_stages!r}")
 
     def replace(self, **changes: Any) -> "PipelineConfig":
         """A copy with top-level fields or ``stage__field`` keys changed (``asr__model="tiny.en"``)."""

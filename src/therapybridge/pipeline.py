@@ -306,24 +306,22 @@ class AudioTranscriptionPipeline:
     def _recognise_and_attribute(
         self, audio: PreparedAudio, config: PipelineConfig, perf: PerformanceLogger, source: str
     ) -> Transcript:
-        samples = _to_numpy(audio.waveform)
-        with perf.stage(STAGE_ASR):
-            transcriber = self._get_transcriber(perf)
-            asr = transcriber.transcribe(samples, audio.sample_rate, profiler=perf)
-            with perf.subprocess("restore_timestamps", segments=len(asr.segments)):
-                segments = restore_segment_times(asr.segments, audio.time_map)
         diarization: DiarizationResult | None = None
         turns: tuple[SpeakerTurn, ...] = ()
-        if config.enable_diarization and config.diarization.channel_speakers:
-            with perf.stage(STAGE_DIARIZATION):
-                diarization = self._diarize_by_channel(source, config, perf)
-                turns = diarization.turns
-        elif config.enable_diarization:
-            with perf.stage(STAGE_DIARIZATION):
-                diarizer = self._get_diarizer(perf)
-                diarization = diarizer.diarize(audio.waveform, audio.sample_rate, config.diarization, profiler=perf)
-                with perf.subprocess("restore_timestamps", turns=len(diarization.turns)):
-                    turns = restore_turn_times(diarization.turns, audio.time_map)
+        if config.enable_diarization and self._diarize_concurrently(config):
+            # Recognition and diarization share nothing until alignment: on a GPU they overlap well.
+            pending: Future[tuple[DiarizationResult, tuple[SpeakerTurn, ...]]] = Future()
+            worker = threading.Thread(target=_resolve, args=(pending, self._diarize, audio, config, perf, source))
+            worker.start()
+            try:
+                asr, segments = self._recognise(audio, perf)
+            finally:
+                worker.join()
+            diarization, turns = pending.result()
+        else:
+            asr, segments = self._recognise(audio, perf)
+            if config.enable_diarization:
+                diarization, turns = self._diarize(audio, config, perf, source)
         with perf.stage(STAGE_ALIGNMENT):
             aligned = align_transcript(segments, turns, config.align, profiler=perf)
         speakers = _speakers_in_order(aligned, diarization)
@@ -334,6 +332,31 @@ class AudioTranscriptionPipeline:
             speakers=speakers,
             provenance=self._provenance(config, asr.model, asr.model_sha256, diarization),
         )
+
+    def _recognise(self, audio: PreparedAudio, perf: PerformanceLogger) -> tuple[Any, tuple[Segment, ...]]:
+        with perf.stage(STAGE_ASR):
+            transcriber = self._get_transcriber(perf)
+            asr = transcriber.transcribe(_to_numpy(audio.waveform), audio.sample_rate, profiler=perf)
+            with perf.subprocess("restore_timestamps", segments=len(asr.segments)):
+                return asr, restore_segment_times(asr.segments, audio.time_map)
+
+    def _diarize(
+        self, audio: PreparedAudio, config: PipelineConfig, perf: PerformanceLogger, source: str
+    ) -> tuple[DiarizationResult, tuple[SpeakerTurn, ...]]:
+        with perf.stage(STAGE_DIARIZATION):
+            if config.diarization.channel_speakers:
+                diarization = self._diarize_by_channel(source, config, perf)
+                return diarization, diarization.turns
+            diarizer = self._get_diarizer(perf)
+            diarization = diarizer.diarize(audio.waveform, audio.sample_rate, config.diarization, profiler=perf)
+            with perf.subprocess("restore_timestamps", turns=len(diarization.turns)):
+                return diarization, restore_turn_times(diarization.turns, audio.time_map)
+
+    def _diarize_concurrently(self, config: PipelineConfig) -> bool:
+        """Overlap diarization with recognition: always on a GPU; on a CPU only when asked (it rarely pays there)."""
+        if config.concurrent_stages == "auto":
+            return self.device.type in ("cuda", "mps")
+        return config.concurrent_stages == "on"
 
     def _diarize_by_channel(self, source: str, config: PipelineConfig, perf: PerformanceLogger) -> DiarizationResult:
         """One speaker per channel: decode every channel (original clock, so no time map) and compare levels."""
@@ -493,6 +516,14 @@ def _subprocess(profiler: Any, name: str, **metadata: Any):
     from contextlib import nullcontext
 
     return nullcontext() if profiler is None else profiler.subprocess(name, **metadata)
+
+
+def _resolve(future: Future, function: Callable[..., Any], *args: Any) -> None:
+    """Run ``function`` on a worker thread and hand its result or exception to ``future``."""
+    try:
+        future.set_result(function(*args))
+    except BaseException as exc:  # noqa: BLE001 - re-raised by future.result() in the caller
+        future.set_exception(exc)
 
 
 def _note_background_load(span: Any, seconds: float | None) -> None:

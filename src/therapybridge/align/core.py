@@ -52,6 +52,8 @@ class CoverageTable:
     starts: np.ndarray  # (T,) the turns as given (starts <= ends), for distances
     ends: np.ndarray
     speaker_idx: np.ndarray
+    n_active: np.ndarray  # (n+1,) how many speakers talk in the row's interval
+    sole: np.ndarray  # (n+1,) the (first) speaker who talks there
 
     @property
     def n_speakers(self) -> int:
@@ -104,7 +106,9 @@ def build_coverage(turn_starts: Any, turn_ends: Any, turn_speaker_idx: Any, n_sp
         np.multiply(active[1:-1], np.diff(bounds)[:, None], out=talk[2:])
         np.cumsum(talk[2:], axis=0, out=talk[2:])
     row_start = np.concatenate([[0.0], bounds])
-    return CoverageTable(bounds, row_start, active, talk, starts, ends, spk)
+    n_active = np.count_nonzero(active, axis=1)
+    sole = active.argmax(1) if n_spk else np.zeros(n + 1, dtype=np.int64)
+    return CoverageTable(bounds, row_start, active, talk, starts, ends, spk, n_active, sole)
 
 
 def fill_missing_times(word_starts: Any, word_ends: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -132,9 +136,12 @@ def fill_missing_times(word_starts: Any, word_ends: Any) -> tuple[np.ndarray, np
     return np.minimum(a, b), np.maximum(a, b)
 
 
-def talk_until(table: CoverageTable, t: np.ndarray) -> np.ndarray:
-    """Each speaker's talk time in ``(-inf, t]`` for every time in ``t``: shape (len(t), S)."""
-    r = np.searchsorted(table.bounds, t, side="right")
+def talk_until(table: CoverageTable, t: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Each speaker's talk time in ``(-inf, t]`` for every time in ``t``: shape (len(t), S).
+
+    ``rows``: ``searchsorted(table.bounds, t, "right")`` when the caller has it already.
+    """
+    r = np.searchsorted(table.bounds, t, side="right") if rows is None else rows
     # np.take on rows is several times faster than fancy indexing; the in-place steps avoid fresh temporaries.
     talk = np.take(table.talk, r, axis=0)
     rising = np.take(table.active, r, axis=0)
@@ -143,12 +150,13 @@ def talk_until(table: CoverageTable, t: np.ndarray) -> np.ndarray:
     return talk
 
 
-def overlaps(table: CoverageTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def overlaps(
+    table: CoverageTable, a: np.ndarray, b: np.ndarray, rows: tuple[np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
     """Seconds each word ``[a, b]`` shares with each speaker's talk time: shape (W, S)."""
-    both = talk_until(table, np.concatenate([a, b]))
-    until_b = both[a.size :]
-    until_b -= both[: a.size]
-    return until_b
+    overlap = talk_until(table, b, None if rows is None else rows[1])
+    overlap -= talk_until(table, a, None if rows is None else rows[0])
+    return overlap
 
 
 def speaker_distances(table: CoverageTable, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -185,9 +193,13 @@ def _best_and_rival(overlap: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
 
 def _resolve(table: CoverageTable, a: np.ndarray, b: np.ndarray, overlap: np.ndarray, context: float) -> np.ndarray:
     """The full lexicographic rule (overlap, distance, widened window, index) for words without a clear winner."""
-    candidate = overlap >= overlap.max(1, keepdims=True) - TIE_TOLERANCE
-    distance = np.where(candidate, speaker_distances(table, a, b), np.inf)
-    candidate &= distance <= distance.min(1, keepdims=True) + TIE_TOLERANCE
+    top = overlap.max(1, keepdims=True)
+    candidate = overlap >= top - TIE_TOLERANCE
+    # A speaker sharing time with the word is at distance 0, so distances only matter where nobody does.
+    apart = np.flatnonzero(top[:, 0] <= TIE_TOLERANCE)
+    if apart.size:
+        distance = np.where(candidate[apart], speaker_distances(table, a[apart], b[apart]), np.inf)
+        candidate[apart] &= distance <= distance.min(1, keepdims=True) + TIE_TOLERANCE
     window = np.where(candidate, overlaps(table, a - context, b + context), -np.inf)
     candidate &= window >= window.max(1, keepdims=True) - TIE_TOLERANCE
     return candidate.argmax(1)  # the first remaining candidate
@@ -211,16 +223,24 @@ def score_words(
     if untimed.any():  # no word has a timestamp: everybody goes to whoever talks most
         a = np.where(untimed, table.bounds[0], a)
         b = np.where(untimed, table.bounds[-1], b)
-    best = np.empty(n_words, dtype=np.int64)
-    top = np.empty(n_words)
-    rival = np.empty(n_words)
+    # Most words lie inside one elementary interval where exactly one speaker talks: they are decided by two
+    # 1-D look-ups. Only the others (across a boundary, in overlapped speech, in a gap) need every speaker's score.
+    row_a = np.searchsorted(table.bounds, a, side="right")
+    row_b = np.searchsorted(table.bounds, b, side="right")
+    single = (row_a == row_b) & (b - a > TIE_TOLERANCE) & (np.take(table.n_active, row_a) == 1)
+    best = np.take(table.sole, row_a)
+    top = b - a
+    rival = np.zeros(n_words)
+    rest = np.flatnonzero(~single)
     step = max(1, _CHUNK_CELLS // n_spk)
-    for lo in range(0, n_words, step):
-        sl = slice(lo, lo + step)
-        if _use_torch(device, n_words, n_spk):
-            best[sl], top[sl], rival[sl] = _best_and_rival_torch(table, a[sl], b[sl], device)
+    on_torch = _use_torch(device, rest.size, n_spk)
+    for lo in range(0, rest.size, step):
+        idx = rest[lo : lo + step]
+        if on_torch:
+            best[idx], top[idx], rival[idx] = _best_and_rival_torch(table, a[idx], b[idx], device)
         else:
-            best[sl], top[sl], rival[sl] = _best_and_rival(overlaps(table, a[sl], b[sl]))
+            rows = (row_a[idx], row_b[idx])
+            best[idx], top[idx], rival[idx] = _best_and_rival(overlaps(table, a[idx], b[idx], rows))
     unclear = np.flatnonzero((top <= TIE_TOLERANCE) | (rival >= top - TIE_TOLERANCE))
     if unclear.size:
         ua, ub = a[unclear], b[unclear]

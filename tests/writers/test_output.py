@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import stat
@@ -44,11 +45,26 @@ def test_output_path_under_a_file_is_a_readable_error(sample_reference_transcrip
         write_outputs(sample_reference_transcript, blocker, "s", ["txt"])
 
 
-def test_a_format_that_fails_to_render_leaves_nothing(sample_reference_transcript, tmp_path):
-    broken = sample_reference_transcript.with_changes(performance_metrics={"total_duration": math.nan})
-    with pytest.raises(ValueError):  # strict JSON has no NaN
-        write_outputs(broken, tmp_path, "s", ["txt", "srt", "json"])
+def test_a_format_that_fails_to_render_leaves_nothing(sample_reference_transcript, tmp_path, monkeypatch):
+    class Broken(Writer):
+        format = "broken"
+        extension = "broken"
+
+        def render(self, transcript):
+            raise RuntimeError("cannot render")
+
+    from therapybridge import writers
+
+    monkeypatch.setitem(writers._REGISTRY, "broken", Broken())
+    with pytest.raises(RuntimeError):
+        write_outputs(sample_reference_transcript, tmp_path, "s", ["txt", "srt", "broken", "json"])
     assert list(tmp_path.iterdir()) == []
+
+
+def test_unmeasurable_metrics_become_null_in_json(sample_reference_transcript, tmp_path):
+    odd = sample_reference_transcript.with_changes(performance_metrics={"gpu_util": math.nan, "total_duration": 1.5})
+    (path,) = write_outputs(odd, tmp_path, "s", ["json"])
+    assert json.loads(path.read_text())["performance_metrics"] == {"gpu_util": None, "total_duration": 1.5}
 
 
 def test_a_registered_format_is_written_too(sample_reference_transcript, tmp_path, monkeypatch):

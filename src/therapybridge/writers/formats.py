@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import PurePath
+from typing import Any
 
 from ..types import Segment, Transcript
 from .base import Cue, Writer, clock, speaker_segments, subtitle_cues, wrap_lines
@@ -17,7 +19,19 @@ class JsonWriter(Writer):
     extension = "json"
 
     def render(self, transcript: Transcript) -> str:
-        return json.dumps(transcript.to_dict(), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        data = _finite(transcript.to_dict())
+        return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities (a metric that could not be measured) become null: strict JSON has no such numbers."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 class TxtWriter(Writer):

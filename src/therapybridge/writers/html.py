@@ -66,8 +66,16 @@ class HtmlWriter(Writer):
     format = "html"
     extension = "html"
 
-    def __init__(self, *, low_confidence: float = LOW_CONFIDENCE) -> None:
+    def __init__(
+        self,
+        *,
+        low_confidence: float = LOW_CONFIDENCE,
+        output_dir: str | os.PathLike[str] | None = None,
+        audio_src: str | None = None,
+    ) -> None:
         self.low_confidence = low_confidence
+        self.output_dir = output_dir
+        self.audio_src = audio_src
 
     def render(
         self,
@@ -76,10 +84,12 @@ class HtmlWriter(Writer):
         output_dir: str | os.PathLike[str] | None = None,
         audio_src: str | None = None,
     ) -> str:
-        """The page. ``output_dir``: where it will be written (default: the working directory), which makes the
-        recording's relative path; ``audio_src`` overrides that path."""
+        """The page. ``output_dir``: where it will be written (default: the writer's, else the working directory),
+        which makes the recording's relative path; ``audio_src`` gives that path outright."""
         colours = _speaker_colours(transcript)
-        src = audio_src if audio_src is not None else audio_reference(transcript.audio.path, output_dir)
+        src = audio_src if audio_src is not None else self.audio_src
+        if src is None:
+            src = audio_reference(transcript.audio.path, output_dir if output_dir is not None else self.output_dir)
         lines = speaker_segments(transcript)
         low = sum(1 for s in lines for w in s.words if self._is_low(w))
         values = {

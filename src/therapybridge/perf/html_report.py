@@ -272,7 +272,7 @@ def render_html(session: PerformanceSession) -> str:
     parts += [
         "<h2>System</h2>",
         _table(["item", "value"], [[k, _system_value(k, v)] for k, v in session.system_info.items()]),
-        f"<p class=\"meta\">Profiler bookkeeping: {overhead['bookkeeping_seconds']:.6f}s "
+        f"<p class=\"meta\">Profiler bookkeeping: {overhead['bookkeeping_seconds']:.6f}s CPU "
         f"({overhead['share_of_total_percent']:.3f}% of total, {overhead['events']} events).</p>",
         f"<script>{_JS}</script></body></html>\n",
     ]

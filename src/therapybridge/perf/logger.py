@@ -44,6 +44,7 @@ __all__ = [
 LOGGER_NAME = "therapybridge.perf"
 log = logging.getLogger(LOGGER_NAME)
 _perf_ns = time.perf_counter_ns
+_thread_ns = time.thread_time_ns
 _usage = ProcessStats.usage
 _get_ident = threading.get_ident
 
@@ -249,6 +250,7 @@ class PerformanceLogger:
         self._started_epoch = 0.0
         self._session_id = ""
         self._overhead_ns = 0
+        self._overhead_wall_ns = 0
         self._events = 0
         self._console_attached = False
         if verbose:  # attached for this run only: a quiet logger later in the process stays quiet
@@ -373,9 +375,11 @@ class PerformanceLogger:
     # ------------------------------------------------------------------------------------------ internals
 
     def _start_stage(self, name: str, metadata: dict[str, Any]) -> SpanHandle:
-        t_in = _perf_ns()
-        if self._root is None:
+        if self._root is None:  # set-up (GPU detection, system facts) happens before the clock starts
             self.start_pipeline()
+        if self.sync_cuda and self._monitor is not None:  # the GPU's queued work is not bookkeeping
+            self._monitor.synchronize()
+        t_in, c_in = _perf_ns(), _thread_ns()
         if self._session is not None:
             raise PerfUsageError(f"Stage {name!r} started after end_pipeline(); create a new PerformanceLogger.")
         monitor = self._monitor
@@ -388,22 +392,20 @@ class PerformanceLogger:
             span.id = next(self._ids)
             self._open_stages[name] = span
             self._spans.append(span)
-        if self.sync_cuda:
-            monitor.synchronize()
         if alone:  # a per-stage peak only means something when no other stage shares the device
             monitor.reset_peak()
         self._measure_start(span)
         self._stacks.setdefault(span.ident, []).append(span)
         log.info("[%s] Stage started", name)
         span.start_ns = self._clock()
-        self._charge(_perf_ns() - t_in)
+        self._charge(_perf_ns() - t_in, _thread_ns() - c_in)
         return span
 
     def _end_stage(self, span: SpanHandle, exc_type: type[BaseException] | None) -> None:
         if self.sync_cuda and self._monitor is not None:
             self._monitor.synchronize()
         end = self._clock()
-        t_in = _perf_ns()
+        t_in, c_in = _perf_ns(), _thread_ns()
         span.end_ns = end
         if exc_type is not None:
             span.error = exc_type.__name__
@@ -417,12 +419,12 @@ class PerformanceLogger:
             log.info("[%s] Stage completed in %.3fs", span.name, (end - span.start_ns) / 1e9)
         else:
             log.warning("[%s] Stage failed after %.3fs (%s)", span.name, (end - span.start_ns) / 1e9, span.error)
-        self._charge(_perf_ns() - t_in)
+        self._charge(_perf_ns() - t_in, _thread_ns() - c_in)
 
     def _open(self, name: str, metadata: dict[str, Any]) -> SpanHandle:
-        t_in = _perf_ns()
         if self._root is None:
             self.start_pipeline()
+        t_in, c_in = _perf_ns(), _thread_ns()
         stack = self._stacks.get(_get_ident())
         if stack:
             parent = stack[-1]
@@ -435,12 +437,12 @@ class PerformanceLogger:
         self._measure_start(span)
         stack.append(span)
         span.start_ns = self._clock()
-        self._charge(_perf_ns() - t_in)
+        self._charge(_perf_ns() - t_in, _thread_ns() - c_in)
         return span
 
     def _close(self, span: SpanHandle, exc_type: type[BaseException] | None) -> None:
         end = self._clock()
-        t_in = _perf_ns()
+        t_in, c_in = _perf_ns(), _thread_ns()
         span.end_ns = end
         self._measure_end(span)
         if exc_type is not None:
@@ -451,7 +453,7 @@ class PerformanceLogger:
                         (end - span.start_ns) / 1e9, span.error)
         elif log.isEnabledFor(logging.DEBUG):
             log.debug("%s[%s] completed in %.3fs", "  " * (span.depth - 1), span.name, (end - span.start_ns) / 1e9)
-        self._charge(_perf_ns() - t_in)
+        self._charge(_perf_ns() - t_in, _thread_ns() - c_in)
 
     def _fallback_parent(self) -> SpanHandle:
         """Parent for a span opened in a thread with nothing open: the latest open stage, else the pipeline."""
@@ -489,9 +491,12 @@ class PerformanceLogger:
             except ValueError:
                 pass
 
-    def _charge(self, ns: int) -> None:
+    def _charge(self, wall_ns: int, cpu_ns: int) -> None:
+        """Add one event's bookkeeping: CPU time of this thread (what the logger itself used, unaffected by time
+        the OS gave to other processes) and wall time (which also counts such stalls)."""
         with self._lock:
-            self._overhead_ns += ns
+            self._overhead_ns += cpu_ns
+            self._overhead_wall_ns += wall_ns
             self._events += 1
 
     def _build_session(self, end_ns: int, open_marker: str | None = "unfinished") -> PerformanceSession:
@@ -518,6 +523,7 @@ class PerformanceLogger:
             started_at_epoch=self._started_epoch,
             source=self.source,
             overhead_ns=self._overhead_ns,
+            overhead_wall_ns=self._overhead_wall_ns,
             overhead_events=self._events,
             sample_interval=self._monitor.interval,
         )

@@ -160,8 +160,9 @@ def render_text(session: PerformanceSession) -> str:
     if metrics["cpu"].get("utilization_percent") is not None:
         lines.append(f"  Process CPU: {metrics['cpu']['utilization_percent']:.0f}% of one core over the run")
     lines.append(
-        f"  Profiler overhead: {overhead['bookkeeping_seconds']:.6f}s "
-        f"({overhead['share_of_total_percent']:.3f}% of total, {overhead['events']} events)"
+        f"  Profiler overhead: {overhead['bookkeeping_seconds']:.6f}s CPU "
+        f"({overhead['share_of_total_percent']:.3f}% of total, {overhead['events']} events; "
+        f"{overhead.get('bookkeeping_wall_seconds', 0.0):.6f}s wall)"
     )
     info = session.system_info
     lines.append(

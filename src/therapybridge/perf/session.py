@@ -265,8 +265,9 @@ class PerformanceSession:
     started_at: str = ""
     started_at_epoch: float = 0.0
     source: str | None = None
-    overhead_ns: int = 0
+    overhead_ns: int = 0  # the logger's own CPU time (thread CPU clock)
     overhead_events: int = 0
+    overhead_wall_ns: int = 0
     sample_interval: float | None = None
     sources: tuple[Mapping[str, Any], ...] = ()
 
@@ -322,7 +323,9 @@ class PerformanceSession:
         metrics["overhead"] = {
             "bookkeeping_seconds": _seconds(self.overhead_ns),
             "share_of_total_percent": _percent(self.overhead_ns, total),
+            "bookkeeping_wall_seconds": _seconds(self.overhead_wall_ns),
             "events": self.overhead_events,
+            "measured_as": "CPU time of the logger's own code (thread CPU clock); wall time alongside",
         }
         metrics["memory"] = _memory_summary([root], self._samples_between(root.start_ns, root.end_ns))
         metrics["cpu"] = _cpu_summary([root], self.system_info.get("cpu_count"))
@@ -429,6 +432,7 @@ class PerformanceSession:
             "gpu": self.gpu.to_dict(),
             "sample_interval": self.sample_interval,
             "overhead_ns": self.overhead_ns,
+            "overhead_wall_ns": self.overhead_wall_ns,
             "overhead_events": self.overhead_events,
             "spans": [span.to_dict() for span in self.spans],
             "samples": [sample.to_dict() for sample in self.samples],
@@ -455,6 +459,7 @@ class PerformanceSession:
                 source=data.get("source"),
                 overhead_ns=int(data.get("overhead_ns", 0)),
                 overhead_events=int(data.get("overhead_events", 0)),
+                overhead_wall_ns=int(data.get("overhead_wall_ns", 0)),
                 sample_interval=data.get("sample_interval"),
                 sources=tuple(dict(s) for s in data.get("sources") or ()),
             )
@@ -553,6 +558,7 @@ class PerformanceSession:
             source=None,
             overhead_ns=sum(s.overhead_ns for s in ordered),
             overhead_events=sum(s.overhead_events for s in ordered),
+            overhead_wall_ns=sum(s.overhead_wall_ns for s in ordered),
             sample_interval=first.sample_interval,
             sources=tuple(
                 {"session_id": s.session_id, "source": s.source, "total_duration": s.total_duration}

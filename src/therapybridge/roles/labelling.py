@@ -73,18 +73,19 @@ def similarity_matrix(centroids: Sequence[np.ndarray], profiles: Sequence[Profil
     return a @ b.T
 
 
-def eligible_pairs(similarity: np.ndarray, threshold: float, margin: float) -> np.ndarray:
+def eligible_pairs(similarity: np.ndarray, threshold: float, margin: float | None) -> np.ndarray:
     """Which speaker-profile pairs may match: similarity at least ``threshold`` and at least ``margin`` above the
-    profile's similarity to every other speaker of the session (the session's other voices act as impostors)."""
+    profile's similarity to every other speaker of the session (the session's other voices act as impostors);
+    ``margin=None`` drops the second rule."""
     eligible = similarity >= threshold
-    if similarity.shape[0] > 1:
+    if margin is not None and similarity.shape[0] > 1:
         top2 = -np.sort(-similarity, axis=0)[:2]  # per profile: best and second-best speaker
         best_other = np.where(similarity >= top2[0], top2[1], top2[0])
         eligible &= similarity - best_other >= margin
     return eligible
 
 
-def match_profiles(similarity: np.ndarray, threshold: float, margin: float = 0.0) -> dict[int, int]:
+def match_profiles(similarity: np.ndarray, threshold: float, margin: float | None = None) -> dict[int, int]:
     """One-to-one speaker -> profile pairs maximising the total similarity among the eligible pairs."""
     from scipy.optimize import linear_sum_assignment
 
@@ -103,7 +104,7 @@ def label_speakers(
     store_or_profiles: ProfileStore | Iterable[Profile] | None,
     *,
     threshold: float = DEFAULT_THRESHOLD,
-    margin: float = DEFAULT_MARGIN,
+    margin: float | None = DEFAULT_MARGIN,
 ) -> tuple[SpeakerInfo, ...]:
     """A :class:`SpeakerInfo` per speaker id, in the given order.
 

@@ -145,8 +145,8 @@ def busy(seconds: float) -> None:
     busy_loops(int(seconds * _LOOPS_PER_SECOND))
 
 
-# The real pipeline's shape on a 5-minute recording (about 200 spans); SCALE stretches the work. At SCALE 5 the
-# run is about 8 CPU-seconds (5 s at the default SCALE 3), still several times denser in spans than the real pipeline (30-60 s for 5 minutes).
+# The real pipeline's shape on a 5-minute recording (about 200 spans); SCALE stretches the work. At SCALE 3 a run
+# is about 5 CPU-seconds: several times denser in spans than the real pipeline (30-60 s for 5 minutes).
 SIMULATED = [
     ("Audio Preprocessing", [("load_audio", 1, 0.020), ("resample", 1, 0.010), ("silence_detection", 1, 0.010),
                              ("normalization", 1, 0.005)]),
@@ -158,7 +158,7 @@ SIMULATED = [
 ]
 
 
-SCALE = 5.0
+SCALE = 3.0
 
 
 def simulated_pipeline(profiler: StageProfiler, stage: Callable[[str], Any]) -> None:

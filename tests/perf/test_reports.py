@@ -161,3 +161,22 @@ def test_import_is_light():
             "assert not heavy, heavy")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_trace_marks_failures_with_instant_events(clock):
+    from therapybridge.perf import PerformanceLogger
+
+    perf = PerformanceLogger("p", verbose=False, enable_gpu_monitoring=False, sample_interval=None, clock=clock)
+    with perf.stage("Speaker Diarization"):
+        try:
+            with perf.subprocess("clustering"):
+                clock.advance_ms(3)
+                raise ValueError("no speakers")
+        except ValueError:
+            pass
+    events = render_trace(perf.end_pipeline())["traceEvents"]
+    (instant,) = [e for e in events if e["ph"] == "i"]
+    clustering = next(e for e in events if e["ph"] == "X" and e["name"] == "clustering")
+    assert instant["name"] == "failed: clustering (ValueError)" and instant["ts"] == 3000.0
+    assert instant["tid"] == clustering["tid"] and clustering["args"]["error"] == "ValueError"
+    assert "no speakers" not in json.dumps(events)  # exception messages are never stored

@@ -9,6 +9,7 @@ figures at all.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.util
 import logging
@@ -339,6 +340,26 @@ class GPUMonitor:
 # ----------------------------------------------------------------------------------------------- system info
 
 
+@functools.lru_cache(maxsize=1)
+def _static_system_info() -> tuple[tuple[str, Any], ...]:
+    """Facts that cannot change while the process runs (looked up once: package metadata is slow to read)."""
+    try:
+        from importlib.metadata import version
+
+        tool_version: str | None = version("therapybridge")
+    except Exception:  # noqa: BLE001 - running from a source tree without metadata
+        tool_version = None
+    return (
+        ("python_version", platform.python_version()),
+        ("platform", platform.platform(terse=True)),
+        ("machine", platform.machine()),
+        ("cpu_count", os.cpu_count()),
+        ("memory_total", int(psutil.virtual_memory().total)),
+        ("psutil_version", psutil.__version__),
+        ("therapybridge_version", tool_version),
+    )
+
+
 def collect_system_info(gpu: GPUStatus, *, import_torch: bool = False) -> dict[str, Any]:
     """Python, torch and hardware facts for the report (no host name, no user name, no paths)."""
     torch = _import_torch(import_torch)
@@ -347,22 +368,17 @@ def collect_system_info(gpu: GPUStatus, *, import_torch: bool = False) -> dict[s
         cuda = bool(torch.cuda.is_available())
         backend = getattr(getattr(torch, "backends", None), "mps", None)
         mps = bool(backend is not None and backend.is_available())
-    try:
-        from importlib.metadata import version
-
-        tool_version: str | None = version("therapybridge")
-    except Exception:  # noqa: BLE001 - running from a source tree without metadata
-        tool_version = None
+    static = dict(_static_system_info())
     return {
-        "python_version": platform.python_version(),
-        "platform": platform.platform(terse=True),
-        "machine": platform.machine(),
+        "python_version": static["python_version"],
+        "platform": static["platform"],
+        "machine": static["machine"],
         "torch_version": None if torch is None else str(torch.__version__),
         "cuda_available": cuda,
         "mps_available": mps,
         "devices": [dict(d) for d in gpu.devices],
-        "cpu_count": os.cpu_count(),
-        "memory_total": int(psutil.virtual_memory().total),
-        "psutil_version": psutil.__version__,
-        "therapybridge_version": tool_version,
+        "cpu_count": static["cpu_count"],
+        "memory_total": static["memory_total"],
+        "psutil_version": static["psutil_version"],
+        "therapybridge_version": static["therapybridge_version"],
     }

@@ -86,6 +86,9 @@ def render_trace(session: PerformanceSession) -> dict[str, Any]:
             "tid": lanes[span.id] + 1,
             "args": _span_args(span),
         })
+        if span.error:  # a marker where it failed, easy to spot when zoomed out
+            events.append({"name": f"failed: {span.name} ({span.error})", "cat": "error", "ph": "i", "s": "t",
+                           "ts": _us(span.end_ns), "pid": _PID, "tid": lanes[span.id] + 1})
     for sample in session.samples:
         ts = _us(sample.t_ns)
         if sample.rss is not None:

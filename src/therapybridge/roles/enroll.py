@@ -121,7 +121,7 @@ def build_profile(name: str, role: str, samples: Sequence[str | os.PathLike[str]
     return Profile(
         name=name,
         role=role,
-        embedding=tuple(float(v) for v in vector),
+        embedding=tuple(round(float(v), 7) for v in vector),  # as stored, so a saved profile reads back equal
         model=embedding_model_id(),
         created=utc_now(),
         num_samples=len(embedded),

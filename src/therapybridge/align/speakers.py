@@ -67,7 +67,8 @@ class AlignOptions:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigurationError(f"unknown align option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            known_list = ", ".join(sorted(known))
+            raise ConfigurationError(f"unknown align option(s): {', '.join(unknown)}; known: {known_list}")
         return cls(**dict(data))
 
 

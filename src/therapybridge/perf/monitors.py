@@ -85,7 +85,7 @@ class ProcessStats:
             peak = getattr(psutil.Process().memory_info(), "peak_wset", 0)
             return time.process_time_ns(), int(peak)
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        return int((usage.ru_utime + usage.ru_stime) * 1e9), usage.ru_maxrss * _MAXRSS_UNIT
+        return round((usage.ru_utime + usage.ru_stime) * 1e6) * 1000, usage.ru_maxrss * _MAXRSS_UNIT  # µs resolution
 
 
 # ----------------------------------------------------------------------------------------------- GPU probes

@@ -87,7 +87,9 @@ def _parse_formats(value: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
 
 @app.command()
 def transcribe(
-    inputs: list[Path] = typer.Argument(..., help="Audio files or directories of audio files.", show_default=False),
+    inputs: list[str] = typer.Argument(
+        ..., metavar="INPUT", help="Audio files or directories of audio files.", show_default=False
+    ),
     output_dir: Path = typer.Option(Path("."), "--output-dir", "-o", help="Where to write <stem>.<ext> files."),
     formats: str = typer.Option(
         "json,txt,srt,vtt", "--format", "-f", help="Comma-separated: json,txt,srt,vtt,rttm,html."
@@ -164,7 +166,7 @@ def _build_pipeline(config_file: Optional[Path], **settings: Any):
     return AudioTranscriptionPipeline(config.replace(**settings))
 
 
-def _run_batch(pipeline: Any, inputs: list[Path], output_dir: Path, formats: tuple[str, ...], skip_existing: bool,
+def _run_batch(pipeline: Any, inputs: list[str], output_dir: Path, formats: tuple[str, ...], skip_existing: bool,
                show: bool, no_progress: bool) -> int:
     from .pipeline import expand_inputs
 

@@ -204,16 +204,21 @@ class AudioTranscriptionPipeline:
                 todo.append(path)
         if not todo:
             return
-        threading.Thread(target=self._warm_load, args=(config.enable_diarization,), daemon=True).start()
+        loader = threading.Thread(target=self._warm_load, args=(config.enable_diarization,), daemon=True)
+        loader.start()
         ahead: "queue.Queue[Future[_Prepared]]" = queue.Queue(maxsize=1)
         producer = threading.Thread(target=self._prefetch, args=(todo, config, ahead), daemon=True)
         producer.start()
-        for index, path in enumerate(todo):
-            if on_start is not None:
-                on_start(path, index, len(todo))
-            prepared = ahead.get().result()
-            yield self._finish(prepared, config, output_dir, formats)
-        producer.join()
+        try:
+            for index, path in enumerate(todo):
+                if on_start is not None:
+                    on_start(path, index, len(todo))
+                prepared = ahead.get().result()
+                yield self._finish(prepared, config, output_dir, formats)
+            producer.join()
+        finally:
+            # A model half-loaded in native code when the interpreter exits aborts the process: let it finish.
+            loader.join()
 
     def _prefetch(self, paths: list[str], config: PipelineConfig, ahead: "queue.Queue[Future[_Prepared]]") -> None:
         for path in paths:

@@ -128,7 +128,7 @@ class _CudaProbe(_GPUProbe):
 
     def read(self) -> tuple[float | None, int | None, int | None]:
         util = used = allocated = None
-        if self._handle is not None:
+        if self._handle is not None and self._nvml is not None:
             try:
                 util = float(self._nvml.nvmlDeviceGetUtilizationRates(self._handle).gpu)
                 used = int(self._nvml.nvmlDeviceGetMemoryInfo(self._handle).used)
@@ -150,9 +150,10 @@ class _CudaProbe(_GPUProbe):
             self._torch.cuda.synchronize(self._index)
 
     def close(self) -> None:
-        if self._handle is not None:
+        nvml, self._nvml, self._handle = self._nvml, None, None
+        if nvml is not None:  # NVML counts nvmlInit() calls: every successful init needs one shutdown
             try:
-                self._nvml.nvmlShutdown()
+                nvml.nvmlShutdown()
             except Exception:  # noqa: BLE001
                 pass
 

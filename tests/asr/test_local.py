@@ -15,16 +15,17 @@ BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 
 
 class RecordingProfiler:
-    """Collects (name, metadata) of every sub-step, the way the pipeline's logger receives them."""
+    """Collects (name, metadata) of every sub-step, the way the pipeline's logger does (``span.set`` included)."""
 
     def __init__(self) -> None:
         self.steps: list[tuple[str, dict]] = []
 
     def subprocess(self, name, **metadata):
         from contextlib import nullcontext
+        from types import SimpleNamespace
 
         self.steps.append((name, metadata))
-        return nullcontext()
+        return nullcontext(SimpleNamespace(set=metadata.update))
 
 
 def text_of(result) -> str:
@@ -126,8 +127,7 @@ def test_profiler_gets_the_substeps_without_any_text(tiny_en, sample_audio):
     assert names[0] == "model_loading" and "inference" in names and "speech_detection" in names
     inference = dict(profiler.steps)["inference"]
     assert inference["audio_seconds"] == pytest.approx(len(sample_audio) / 16000, abs=0.01) and inference["chunks"] >= 1
-    counts = dict(profiler.steps)["result"]
-    assert counts["segments"] == len(result.segments) and counts["words"] > 20
+    assert inference["segments"] == len(result.segments) and inference["words"] > 20
     spoken = {w.word.strip(" .,?!").lower() for s in result.segments for w in s.words}
     for _, metadata in profiler.steps:
         for value in metadata.values():
@@ -163,3 +163,12 @@ def test_repetition_loops_are_cut_to_one_occurrence():
     assert kept == "so I said thank you and left"
     natural = _words("no no no I do not know")
     assert _without_loops(natural, 5) == natural
+
+
+def test_compute_type_follows_the_device_and_can_be_overridden():
+    from therapybridge.asr.local import default_compute_type
+
+    assert default_compute_type("cpu") == "int8" and default_compute_type("cuda:0") == "float16"
+    assert FasterWhisperTranscriber({"model": "tiny.en"}, "cuda:1").device_index == 1
+    assert FasterWhisperTranscriber({"model": "tiny.en", "compute_type": "float32"}, "cpu").compute_type == "float32"
+    assert FasterWhisperTranscriber({"model": "tiny.en"}, "mps").device_type == "cpu"  # CTranslate2 has no MPS

@@ -58,10 +58,10 @@ def _device_type(device: "torch.device | str") -> str:
 
 
 def _device_index(device: "torch.device | str") -> int:
-    index = getattr(device, "index", None)
-    if index is None and ":" in str(device):
-        index = int(str(device).split(":", 1)[1])
-    return int(index or 0)
+    if isinstance(device, str):
+        _, _, index = device.partition(":")
+        return int(index or 0)
+    return int(getattr(device, "index", None) or 0)
 
 
 @dataclass(frozen=True)
@@ -158,12 +158,12 @@ class FasterWhisperTranscriber(Transcriber):
             chunks=len(clips),
             batch_size=opts.batch_size,
             beam_size=opts.beam_size,
-        ):
+        ) as span:
             raw, info = self._decode(packed, clips)
-        with profiler.subprocess("postprocess", raw_segments=len(raw)):
             segments = _to_segments(raw, layout, opts)
-        with profiler.subprocess("result", segments=len(segments), words=sum(len(s.words) for s in segments)):
-            return self._result(segments, info.language, info.language_probability, samples, regions=len(layout))
+            annotate(span, segments=len(segments), words=sum(len(s.words) for s in segments),
+                     dropped_segments=sum(is_non_speech(s, opts) for s in raw))
+        return self._result(segments, info.language, info.language_probability, samples, regions=len(layout))
 
     def _decode(self, packed: np.ndarray, clips: list[dict[str, float]]) -> tuple[list[Any], Any]:
         from faster_whisper import BatchedInferencePipeline
@@ -205,6 +205,13 @@ class FasterWhisperTranscriber(Transcriber):
                 "speech_regions": regions,
             },
         )
+
+
+def annotate(span: Any, **metadata: Any) -> None:
+    """Add counts known only at the end to a profiler span (the no-op profiler hands out None)."""
+    setter = getattr(span, "set", None)
+    if callable(setter):
+        setter(**metadata)
 
 
 def _available_cores() -> int:

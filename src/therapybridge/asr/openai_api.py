@@ -38,7 +38,7 @@ from ..perf.hooks import NULL_PROFILER, StageProfiler
 from ..types import Segment, Word
 from ._signal import SAMPLE_RATE, mono_16k, quietest_point, split_at_quiet
 from .base import ASRResult, TranscribeOptions, Transcriber
-from .local import is_non_speech
+from .local import annotate, is_non_speech
 
 logger = logging.getLogger(__name__)
 
@@ -158,10 +158,12 @@ class OpenAITranscriber(Transcriber):
                     path.unlink(missing_ok=True)
                     queue[:0] = _halves(samples, piece)
                     continue
-                with profiler.subprocess("inference", piece=index, upload_bytes=size, audio_seconds=seconds):
+                with profiler.subprocess("inference", piece=index, upload_bytes=size, audio_seconds=seconds) as span:
                     response = self._request(path, deadline)
+                    found = _segments_from(response, piece, self.options)
+                    annotate(span, segments=len(found), words=sum(len(s.words) for s in found))
                 path.unlink(missing_ok=True)
-                segments.extend(_segments_from(response, piece, self.options))
+                segments.extend(found)
                 language = language or _field(response, "language")
                 index += 1
         return ASRResult(

@@ -1,11 +1,12 @@
 """Array-level speaker assignment: every word interval to one speaker, in O((W + T) log T + (W + T) · S).
 
-The turns are folded once into a *coverage table* over the sorted turn boundaries (for each elementary interval
-between two consecutive boundaries: which speakers talk, their cumulative talk time, the latest turn end and the
-earliest turn start of each speaker around it). Each word is then placed with two binary searches and scored against
-every speaker by table look-ups, so a word costs O(log T + S) whatever the number of turns it overlaps, and turns of
-one speaker that overlap each other are never double-counted. ``S`` is the number of distinct speakers (a handful).
-Only the words without a clear winner (ties, gaps, zero-length words: a few percent) go through the full rule below.
+The turns are folded once into a *coverage table* over their sorted boundaries: for each elementary interval
+between two consecutive boundaries, which speakers talk there and each speaker's cumulative talk time up to it.
+A word is placed with two binary searches. When it lies inside one interval where exactly one speaker talks (most
+words), that settles it; otherwise it is scored against every speaker by table look-ups, so a word costs
+O(log T + S) however many turns it overlaps, and turns of one speaker that overlap each other are never counted
+twice. ``S`` is the number of distinct speakers (a handful). Only the words without a clear winner (ties, gaps,
+zero-length words: a few percent) go through the full rule below.
 
 Choice of speaker for one word ``[a, b]`` (lexicographic):
 

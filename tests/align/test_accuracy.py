@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from therapybridge.align import align_transcript, assign_speakers, score_word_speakers, word_speaker_accuracy
 from therapybridge.align.metrics import align_tokens
 from therapybridge.types import Word

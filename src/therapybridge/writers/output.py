@@ -83,7 +83,7 @@ def _discard(paths: Iterable[str]) -> None:
 
 def _explain(exc: OSError, directory: Path) -> str:
     if exc.errno in _NO_SPACE:
-        return f"not enough space to write the outputs in {directory}; free some space or choose another directory with -o"
+        return f"not enough space to write the outputs in {directory}; free some space or choose another with -o"
     if exc.errno in _DENIED:
         return f"output directory {directory} is not writable; choose another with -o"
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):

@@ -237,6 +237,11 @@ def verdict(value: float, target: float) -> str:
     return "yes" if value <= target else "no"
 
 
+def _load(results: dict[str, Any]) -> str:
+    load = results.get("load_average")
+    return "n/a" if not load else f"{load[0]:.1f}"
+
+
 def markdown(results: dict[str, Any]) -> str:
     timer, sub, sampler, pipe = results["timer"], results["subprocess"], results["sampler"], results["pipeline"]
     ab = pipe["profiled_vs_null_profiler"]
@@ -244,7 +249,7 @@ def markdown(results: dict[str, Any]) -> str:
         ("`PerformanceTimer` enter+exit", f"{timer['timer']['median_us']:.2f} µs",
          f"empty `with nullcontext()`: {timer['anchor_nullcontext']['median_us']:.2f} µs",
          "≤ 5 µs", verdict(timer["timer"]["median_us"], TARGETS["timer_us"])),
-        ("`subprocess()` enter+exit (RSS before/after via psutil)", f"{sub['with_memory']['median_us']:.2f} µs",
+        ("`subprocess()` enter+exit (RSS before/after, CPU time, peak RSS)", f"{sub['with_memory']['median_us']:.2f} µs",
          f"without memory tracking: {sub['without_memory']['median_us']:.2f} µs", "≤ 50 µs",
          verdict(sub["with_memory"]["median_us"], TARGETS["subprocess_us"])),
         (f"sampler thread CPU at {sampler['interval_s']} s", f"{sampler['sampler_cpu_percent']:.4f} % of a core",
@@ -265,8 +270,9 @@ def markdown(results: dict[str, Any]) -> str:
         "## Performance logger overhead",
         "",
         f"One run of `python -m benchmarks.bench_perf` on {results['machine']['cpu_count']} CPUs, "
-        f"Python {results['machine']['python']}. {results['machine']['gpu']} Medians; each figure's anchor ran in "
-        "the same process.",
+        f"Python {results['machine']['python']}, load average {_load(results)} (a machine shared with other jobs). "
+        f"{results['machine']['gpu']} Medians; each figure's anchor ran in the same process. Per-call figures are "
+        "wall time over ~1 ms batches; the A/B rows compare process CPU time (robust to other jobs) and wall time.",
         "",
         "| measure | result | anchor / detail | target | met |",
         "|---|---|---|---|---|",

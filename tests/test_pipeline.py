@@ -121,3 +121,15 @@ def test_channel_speakers_on_a_mono_file_is_a_clear_error(pipeline):
     mono = AudioTranscriptionPipeline(device="cpu", asr__model="tiny.en", diarization__channel_speakers=True)
     with pytest.raises(ConfigurationError, match="one speaker per channel"):
         mono.process(SAMPLE_WAV)
+
+
+def test_word_speaker_accuracy_end_to_end(sample_transcript):
+    """Issue 6's end-to-end figure: our words, our diarization, scored against sample.stm's speakers."""
+    from therapybridge.align import score_word_speakers
+    from therapybridge.types import Word
+    from tests.references import read_stm
+
+    reference = [Word(None, None, token, speaker=u.speaker) for u in read_stm() for token in u.text.split()]
+    score = score_word_speakers(sample_transcript.words, reference)
+    assert score.aligned >= 0.9 * len(reference)
+    assert score.accuracy >= 0.90, f"word-speaker accuracy {score.accuracy:.3f}"

@@ -259,7 +259,8 @@ def _hub_download(name: str, cache: Path, *, local_files_only: bool) -> Path | N
     except Exception as exc:  # huggingface_hub raises many unrelated types for "not there"
         if local_files_only:
             return None
-        raise ModelNotFoundError(f"faster-whisper could not download model {name!r}: {exc}") from exc
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ModelNotFoundError(f"faster-whisper could not download model {name!r}: {reason}") from exc
 
 
 # --- sha256 with a remembered digest -------------------------------------------------------------------------

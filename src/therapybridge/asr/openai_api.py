@@ -18,7 +18,7 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ _PCM_BYTES_PER_SECOND = 2 * SAMPLE_RATE
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded retries: at most ``max_attempts`` tries per piece and ``total_seconds`` of trying in all."""
+    """Bounded retries: at most ``max_attempts`` tries and ``total_seconds`` of trying per uploaded piece."""
 
     max_attempts: int = 6
     base_delay: float = 1.0
@@ -140,38 +140,45 @@ class OpenAITranscriber(Transcriber):
     ) -> ASRResult:
         self.load(profiler)
         samples = mono_16k(audio, sample_rate)
-        pieces = self._pieces(samples)
         segments: list[Segment] = []
         language = self.options.language
-        with tempfile.TemporaryDirectory(prefix="therapybridge-upload-") as private:  # mkdtemp: mode 0700
-            os.chmod(private, 0o700)
-            deadline = time.monotonic() + self.retry.total_seconds
-            queue = list(pieces)
-            index = 0
-            while queue:
-                piece = queue.pop(0)
+        sent = 0
+        with tempfile.TemporaryDirectory(prefix="therapybridge-upload-") as private:
+            os.chmod(private, 0o700)  # mkdtemp already does; say it where it matters
+            for piece, path, size in self._encoded(samples, Path(private), profiler):
                 seconds = round((piece.end - piece.start) / SAMPLE_RATE, 3)
-                path = Path(private) / f"piece-{index:04d}.flac"
-                with profiler.subprocess("encode", piece=index, audio_seconds=seconds):
-                    size = _encode_flac(samples[piece.start : piece.end], path)
-                if size > self.max_upload_bytes:  # headers on incompressible audio: halve at a quiet point
-                    path.unlink(missing_ok=True)
-                    queue[:0] = _halves(samples, piece)
-                    continue
-                with profiler.subprocess("inference", piece=index, upload_bytes=size, audio_seconds=seconds) as span:
-                    response = self._request(path, deadline)
+                with profiler.subprocess("inference", piece=sent, upload_bytes=size, audio_seconds=seconds) as span:
+                    response = self._request(path)
                     found = _segments_from(response, piece, self.options)
                     annotate(span, segments=len(found), words=sum(len(s.words) for s in found))
                 path.unlink(missing_ok=True)
                 segments.extend(found)
                 language = language or _field(response, "language")
-                index += 1
+                sent += 1
         return ASRResult(
             segments=tuple(segments),
             language=language,
             model=self.model_id,
-            info={"backend": self.name, "pieces": index, "audio_seconds": round(len(samples) / SAMPLE_RATE, 3)},
+            info={"backend": self.name, "pieces": sent, "audio_seconds": round(len(samples) / SAMPLE_RATE, 3)},
         )
+
+    def _encoded(
+        self, samples: np.ndarray, directory: Path, profiler: StageProfiler
+    ) -> Iterator[tuple[_Piece, Path, int]]:
+        """FLAC files of the pieces in order; a piece that still encodes too large is halved at a quiet point."""
+        queue = self._pieces(samples)
+        count = 0
+        while queue:
+            piece = queue.pop(0)
+            path = directory / f"piece-{count:04d}.flac"
+            count += 1
+            with profiler.subprocess("encode", audio_seconds=round((piece.end - piece.start) / SAMPLE_RATE, 3)):
+                size = _encode_flac(samples[piece.start : piece.end], path)
+            if size > self.max_upload_bytes:
+                path.unlink(missing_ok=True)
+                queue[:0] = _halves(samples, piece)
+                continue
+            yield piece, path, size
 
     # -- pieces under the upload limit -------------------------------------------------------------------------
 
@@ -188,9 +195,11 @@ class OpenAITranscriber(Transcriber):
 
     # -- the request, with bounded retries ---------------------------------------------------------------------
 
-    def _request(self, path: Path, deadline: float) -> Any:
+    def _request(self, path: Path) -> Any:
+        """One piece, retried on rate limits, server errors, timeouts and dropped connections within the policy."""
         import openai
 
+        deadline = time.monotonic() + self.retry.total_seconds
         last_error = "no response"
         for attempt in range(self.retry.max_attempts):
             try:

@@ -171,6 +171,40 @@ def test_decoded_metadata_has_no_samples(stereo_speech, tmp_path):
     assert set(info) == {"sample_rate", "channels", "source_channels", "duration", "device", "warnings"}
 
 
+def test_sample_sink_grows_past_a_wrong_length_hint():
+    from therapybridge.audio.decode import _SampleSink
+
+    rng = np.random.default_rng(5)
+    chunks = [rng.standard_normal((2, n)).astype(np.float32) for n in (1152, 700, 5000, 3)]
+    sink = _SampleSink(2, torch.device("cpu"), 1000)  # the header promised fewer samples than there are
+    for chunk in chunks:
+        sink.write(chunk)
+    assert torch.equal(sink.finish(), torch.from_numpy(np.concatenate(chunks, axis=1)))
+
+
+def test_audio_stream_yields_the_decoded_samples_in_chunks(stereo_speech, tmp_path):
+    from therapybridge.audio.decode import AudioStream
+
+    path = encode(tmp_path / "s.flac", np.tile(stereo_speech, 2), 44100)
+    stream = AudioStream(path, mono=True, chunk_samples=40000)
+    chunks = list(stream)
+    assert len(chunks) > 10 and all(c.shape[0] == 1 for c in chunks)
+    assert stream.num_samples == 12 * 44100 and stream.warnings == ()
+    whole = decode_audio(path).waveform.mean(dim=0)
+    torch.testing.assert_close(torch.from_numpy(np.concatenate(chunks, axis=1)[0]), whole, atol=1e-6, rtol=0)
+
+
+def test_abandoning_a_stream_stops_its_decoder_thread(stereo_speech, tmp_path):
+    import threading
+
+    from therapybridge.audio.decode import AudioStream
+
+    path = encode(tmp_path / "s.flac", np.tile(stereo_speech, 4), 44100)
+    for _ in AudioStream(path, chunk_samples=4096):
+        break
+    assert not any(t.name == "therapybridge-decode" and t.is_alive() for t in threading.enumerate())
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_decoding_to_cuda_equals_cpu(stereo_speech, tmp_path):
     path = encode(tmp_path / "s.mp3", np.tile(stereo_speech, 4), 44100)

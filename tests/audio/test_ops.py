@@ -167,8 +167,11 @@ def test_k_weighting_reproduces_the_standards_48k_coefficients():
 def test_fft_k_weighting_equals_the_iir_filter(rate):
     speech = speech_at(rate, seconds=8.0)
     reference = sosfilt(ops.k_weighting_sos(rate), speech.astype(np.float64))
-    filtered = ops.k_weight(torch.from_numpy(speech), rate).numpy()
-    assert np.max(np.abs(filtered - reference)) < 1e-5
+    for method in ("iir", "fft"):  # CPU tensors take the IIR, accelerators the FFT convolution
+        filtered = ops.k_weight(torch.from_numpy(speech), rate, method=method).numpy()
+        assert np.max(np.abs(filtered - reference)) < 1e-5
+    fft = ops.integrated_loudness(torch.from_numpy(speech), rate, method="fft")
+    assert fft == pytest.approx(ops.integrated_loudness(torch.from_numpy(speech), rate, method="iir"), abs=0.001)
 
 
 def test_loudness_of_the_standards_reference_tone():
@@ -232,3 +235,27 @@ def test_operations_on_an_accelerator_equal_the_cpu(device):
     speech_gpu = ops.detect_speech(down_gpu, 16000).speech
     assert speech_gpu == speech_cpu
     assert ops.integrated_loudness(down_gpu, 16000) == pytest.approx(ops.integrated_loudness(same_method, 16000), abs=0.01)
+
+
+def test_streamed_soxr_equals_one_shot_soxr():
+    speech = speech_at(44100)
+    stream = ops.StreamResampler(44100, 16000)
+    for start in range(0, len(speech), 30000):
+        stream.feed(speech[start : start + 30000])
+    streamed = stream.finish()
+    assert torch.equal(streamed, ops.resample(torch.from_numpy(speech), 44100, 16000, method="soxr"))
+    assert stream.busy_seconds > 0
+
+
+def test_level_meter_fed_in_chunks_equals_whole_signal_measurement():
+    rng = np.random.default_rng(2)
+    speech = np.concatenate([speech_at(16000), rng.normal(0, 1e-3, 16000 * 5).astype(np.float32), speech_at(16000)[:12345]])
+    whole = ops.measure_levels(torch.from_numpy(speech), 16000)
+    meter = ops.LevelMeter(16000)
+    for start in range(0, len(speech), 7777):  # chunks that never line up with frames or 100 ms blocks
+        meter.feed(speech[start : start + 7777])
+    streamed = meter.finish()
+    assert streamed.num_samples == whole.num_samples and streamed.frame_length == whole.frame_length == 320
+    torch.testing.assert_close(streamed.frame_db, whole.frame_db, atol=1e-3, rtol=0)
+    assert streamed.loudness_lufs == pytest.approx(whole.loudness_lufs, abs=1e-4)
+    assert streamed.peak_dbfs == pytest.approx(whole.peak_dbfs, abs=1e-6)

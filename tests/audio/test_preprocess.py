@@ -258,3 +258,17 @@ def test_cuda_chain_matches_the_cpu_chain(paused_session):
     if gpu.time_map == cpu.time_map:
         torch.testing.assert_close(gpu.waveform.cpu(), cpu.waveform, atol=1e-4, rtol=1e-3)
     assert not math.isnan(float(gpu.waveform.abs().max()))
+
+
+def test_streamed_cpu_path_agrees_with_the_whole_tensor_path(paused_session):
+    """The CPU path resamples and measures while decoding; the path accelerators take (here run on the CPU with
+    julius) works on whole tensors. Both must cut the same pauses and apply the same gain."""
+    path, _ = paused_session
+    streamed = preprocess(path, device="cpu")
+    whole = preprocess(path, {"resample_method": "julius"}, device="cpu")
+    assert streamed.step("sample_rate_conversion").metadata["streamed"] is True
+    assert whole.step("sample_rate_conversion").metadata["streamed"] is False
+    assert len(streamed.time_map.kept_spans) == len(whole.time_map.kept_spans)
+    np.testing.assert_allclose(streamed.time_map.kept_spans, whole.time_map.kept_spans, atol=0.021)
+    gains = [p.step("normalization").metadata["gain_db"] for p in (streamed, whole)]
+    assert gains[0] == pytest.approx(gains[1], abs=0.05)

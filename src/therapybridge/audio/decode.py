@@ -10,6 +10,10 @@ from __future__ import annotations
 import io
 import logging
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import suppress
+from queue import Empty, Full, Queue
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Union
@@ -31,8 +35,8 @@ logger = logging.getLogger(__name__)
 
 AudioSource = Union[str, os.PathLike, IO[bytes]]
 
-# Samples gathered on the host before one copy to an accelerator: ~12 s of 44.1 kHz audio per transfer.
-_DEVICE_CHUNK_SAMPLES = 1 << 19
+# Decoded chunks waiting for the consumer: enough to ride out its pauses, little memory (8 x 3 s at 44.1 kHz).
+_PREFETCH_CHUNKS = 8
 
 _INT_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 9223372036854775808.0}
 
@@ -82,82 +86,216 @@ def decode_audio(
     ``channel`` keeps one channel (0-based); ``mono=True`` averages all channels; neither keeps every channel.
     A file that breaks off part-way (a truncated download) yields what decoded, with a warning.
     """
-    import av
-
-    if channel is not None and mono:
-        raise ConfigurationError("choose either one channel or a mono downmix, not both")
     target = torch.device(device) if device is not None else torch.device("cpu")
-    name = _describe(source)
-    container = _open(source, name)
-    try:
-        stream = _first_audio_stream(container, name)
-        stream.thread_type = "AUTO"
-        source_channels = stream.codec_context.channels or 0
-        _check_channel(channel, source_channels, name)
-        collector = _Collector(target)
-        warnings: list[str] = []
-        sample_rate = stream.codec_context.sample_rate or 0
+    stream = AudioStream(source, channel=channel, mono=mono)
+    return DecodedAudio(
+        waveform=read_all(stream, target),
+        sample_rate=stream.sample_rate,
+        source_channels=stream.source_channels,
+        warnings=stream.warnings,
+    )
+
+
+def read_all(stream: "AudioStream", device: torch.device) -> torch.Tensor:
+    """Every remaining sample of ``stream`` as one ``[rows, samples]`` tensor on ``device``."""
+    sink = _SampleSink(stream.rows, device, stream.capacity_hint)
+    for chunk in stream:
+        sink.write(chunk)
+    return sink.finish()
+
+
+_END = object()
+
+
+class AudioStream:
+    """The decoded samples of a file as float32 chunks ``[rows, n]``, decoded ahead in a background thread.
+
+    PyAV releases the GIL while it demuxes and decodes, so whatever the caller does with each chunk (resample,
+    copy to a GPU) runs on a second core while the next chunk decodes. Opening checks the file (missing,
+    unreadable, not media, no audio stream) and raises at once; iteration raises decoding errors, NaN/Inf
+    samples and empty audio, and fills ``warnings`` (truncation) when it ends.
+    """
+
+    def __init__(
+        self, source: AudioSource, *, channel: int | None = None, mono: bool = False, chunk_samples: int = 1 << 17
+    ) -> None:
+        if channel is not None and mono:
+            raise ConfigurationError("choose either one channel or a mono downmix, not both")
+        self.name = _describe(source)
+        self.channel = channel
+        self.mono = mono
+        self.chunk_samples = chunk_samples
+        self.warnings: tuple[str, ...] = ()
+        self.num_samples = 0
+        self._source = source
+        self._container = _open(source, self.name)
         try:
-            for frame in container.decode(stream):
-                if frame.sample_rate != sample_rate and collector.num_samples:
-                    raise AudioDecodeError(f"{name}: the sample rate changes mid-stream; convert the file to a constant rate first")
-                sample_rate = frame.sample_rate
-                collector.add(_select(_frame_to_float(frame), channel, mono))
-        except (av.error.FFmpegError, EOFError) as exc:
-            if not collector.num_samples:
-                raise AudioDecodeError(f"{name} cannot be decoded as audio ({_reason(exc)}); check that it is a valid audio file") from exc
+            self._stream = _first_audio_stream(self._container, self.name)
+            self._stream.thread_type = "AUTO"
+            self.source_channels = self._stream.codec_context.channels or 0
+            _check_channel(channel, self.source_channels, self.name)
+        except BaseException:
+            self._container.close()
+            raise
+        self.sample_rate = self._stream.codec_context.sample_rate or 0
+        self.rows = 1 if (mono or channel is not None) else max(self.source_channels, 1)
+        self.capacity_hint = _capacity_hint(self._container, self._stream, self.sample_rate)
+        self._declared: float | None = None
+        self._stopped_early: str | None = None
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        queue: Queue[Any] = Queue(maxsize=_PREFETCH_CHUNKS)
+        stop = threading.Event()
+        worker = threading.Thread(target=self._produce, args=(queue, stop), name="therapybridge-decode", daemon=True)
+        worker.start()
+        try:
+            while (item := queue.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                if not np.isfinite(item).all():
+                    raise InvalidAudioError(f"{self.name} contains NaN or infinite samples; re-export it as ordinary PCM audio")
+                self.num_samples += item.shape[-1]
+                yield item
+        finally:
+            stop.set()
+            while worker.is_alive():  # unblock a producer waiting on a full queue
+                with suppress(Empty):
+                    queue.get_nowait()
+                worker.join(timeout=0.01)
+            self._container.close()
+        self._finish()
+
+    def _produce(self, queue: "Queue[Any]", stop: threading.Event) -> None:
+        import av
+
+        def emit(item: Any) -> bool:
+            while not stop.is_set():
+                with suppress(Full):
+                    queue.put(item, timeout=0.1)
+                    return True
+            return False
+
+        try:
+            rate = self.sample_rate
+            buffer = np.empty((self.rows, self.chunk_samples), dtype=np.float32)
+            used = produced = 0
+            scale = 1.0 / self.source_channels if self.mono and self.source_channels > 1 else None
+            try:
+                for frame in self._container.decode(self._stream):
+                    if stop.is_set():
+                        return
+                    if frame.sample_rate != rate:
+                        if produced or used:
+                            raise AudioDecodeError(f"{self.name}: the sample rate changes mid-stream; convert the file to a constant rate first")
+                        rate = self.sample_rate = frame.sample_rate
+                    n = frame.samples
+                    if used + n > buffer.shape[1]:
+                        if not emit(_scaled(buffer[:, :used], scale)):
+                            return
+                        produced += used
+                        buffer = np.empty((self.rows, max(self.chunk_samples, n)), dtype=np.float32)
+                        used = 0
+                    _place(buffer[:, used : used + n], _frame_planes(frame), self.channel, self.mono)
+                    used += n
+            except (av.error.FFmpegError, EOFError) as exc:
+                if not (produced or used):
+                    raise AudioDecodeError(
+                        f"{self.name} cannot be decoded as audio ({_reason(exc)}); check that it is a valid audio file"
+                    ) from exc
+                self._stopped_early = _reason(exc)
+            self._declared = _declared_duration(self._container, self._stream)
+            if used and not emit(_scaled(buffer[:, :used], scale)):
+                return
+            emit(_END)
+        except BaseException as exc:  # handed to the consumer, which re-raises it in its own thread
+            emit(exc)
+
+    def _finish(self) -> None:
+        if not self.num_samples or not self.sample_rate:
+            raise EmptyAudioError(f"{self.name} contains no audio samples; record or export the session again")
+        decoded = self.num_samples / self.sample_rate
+        warnings = []
+        if self._stopped_early:
             warnings.append(
-                f"decoding stopped early at {collector.num_samples / sample_rate:.2f} s ({_reason(exc)}); "
+                f"decoding stopped early at {decoded:.2f} s ({self._stopped_early}); "
                 "the file looks truncated or damaged, so only the decoded part is used"
             )
-        declared = _declared_duration(container, stream)
-        missing_bytes = _missing_wav_bytes(source)
-    finally:
-        container.close()
-    if not collector.num_samples or not sample_rate:
-        raise EmptyAudioError(f"{name} contains no audio samples; record or export the session again")
-    waveform = collector.finish(1 if (mono or channel is not None) else source_channels)
-    decoded_seconds = waveform.shape[-1] / sample_rate
-    if not warnings and (missing_bytes or (declared and declared - decoded_seconds > max(0.5, 0.01 * declared))):
-        warnings.append(
-            f"the file ends before its header says it should (only {decoded_seconds:.2f} s decoded); it looks truncated"
-        )
-    _check_finite(waveform, name)
-    for message in warnings:
-        logger.warning("%s: %s", name, message)
-    return DecodedAudio(waveform=waveform, sample_rate=int(sample_rate), source_channels=source_channels, warnings=tuple(warnings))
+        elif _missing_wav_bytes(self._source) or (self._declared and self._declared - decoded > max(0.5, 0.01 * self._declared)):
+            warnings.append(f"the file ends before its header says it should (only {decoded:.2f} s decoded); it looks truncated")
+        for message in warnings:
+            logger.warning("%s: %s", self.name, message)
+        self.warnings = tuple(warnings)
 
 
-class _Collector:
-    """Gathers decoded frames; for an accelerator it ships chunks as they fill, so decode and copy overlap."""
+def _scaled(block: np.ndarray, scale: float | None) -> np.ndarray:
+    if scale is not None:
+        block *= scale  # the rows hold channel sums; one vectorised scale per chunk makes them means
+    return block
 
-    def __init__(self, device: torch.device) -> None:
+
+def _place(window: np.ndarray, planes: list[np.ndarray], channel: int | None, mono: bool) -> None:
+    """Write one frame's planes into ``window`` ([rows, n]): one chosen channel, the channel sum, or all."""
+    if channel is not None:
+        window[0] = planes[channel]
+    elif mono:
+        row = window[0]
+        row[:] = planes[0]
+        for plane in planes[1:]:
+            row += plane
+    else:
+        for index, plane in enumerate(planes):
+            window[index] = plane
+
+
+class _SampleSink:
+    """Collects chunks into one preallocated float32 buffer on the host, or ships them to an accelerator as
+    they arrive so copies overlap decoding."""
+
+    def __init__(self, rows: int, device: torch.device, capacity: int) -> None:
         self.device = device
         self.num_samples = 0
-        self._pending: list[np.ndarray] = []
-        self._pending_samples = 0
+        self._on_host = device.type == "cpu"
+        self._buffer = np.empty((rows, capacity if self._on_host else 0), dtype=np.float32)
         self._shipped: list[torch.Tensor] = []
 
-    def add(self, block: np.ndarray) -> None:
-        self._pending.append(block)
-        self._pending_samples += block.shape[-1]
-        self.num_samples += block.shape[-1]
-        if self.device.type != "cpu" and self._pending_samples >= _DEVICE_CHUNK_SAMPLES:
-            self._ship()
+    def write(self, block: np.ndarray) -> None:
+        n = block.shape[-1]
+        if not self._on_host:
+            self._shipped.append(torch.from_numpy(block).to(self.device))
+        else:
+            if self.num_samples + n > self._buffer.shape[1]:
+                grown = np.empty((self._buffer.shape[0], max(2 * self._buffer.shape[1], self.num_samples + n)), dtype=np.float32)
+                grown[:, : self.num_samples] = self._buffer[:, : self.num_samples]
+                self._buffer = grown
+            self._buffer[:, self.num_samples : self.num_samples + n] = block
+        self.num_samples += n
 
-    def _ship(self) -> None:
-        host = torch.from_numpy(np.ascontiguousarray(np.concatenate(self._pending, axis=-1)))
-        self._shipped.append(host.to(self.device, non_blocking=False))
-        self._pending, self._pending_samples = [], 0
+    def finish(self) -> torch.Tensor:
+        if self._on_host:
+            return torch.from_numpy(np.ascontiguousarray(self._buffer[:, : self.num_samples]))
+        if not self._shipped:
+            return torch.zeros((self._buffer.shape[0], 0), device=self.device)
+        return torch.cat(self._shipped, dim=-1)
 
-    def finish(self, channels: int) -> torch.Tensor:
-        if self.device.type == "cpu":
-            if not self._pending:
-                return torch.zeros((channels, 0), dtype=torch.float32)
-            return torch.from_numpy(np.ascontiguousarray(np.concatenate(self._pending, axis=-1), dtype=np.float32))
-        if self._pending:
-            self._ship()
-        return torch.cat(self._shipped, dim=-1) if self._shipped else torch.zeros((channels, 0), device=self.device)
+
+def _capacity_hint(container: Any, stream: Any, sample_rate: int) -> int:
+    """Samples to preallocate: the declared length plus a little, within sane bounds (headers can lie)."""
+    rate = max(sample_rate, 8000)
+    declared = _declared_duration(container, stream) or 60.0
+    return int(min(max(declared, 1.0), 3 * 3600.0) * 1.01 * rate) + rate
+
+
+def _frame_planes(frame: Any) -> list[np.ndarray]:
+    """One frame as one float32 array per channel; planar float (what mp3/aac/vorbis decoders give) is read in
+    place from the frame's buffers, other formats are converted."""
+    n = frame.samples
+    name = frame.format.name
+    if name == "fltp":
+        return [np.frombuffer(plane, dtype=np.float32, count=n) for plane in frame.planes]
+    if name == "flt":
+        channels = len(frame.layout.channels)
+        return list(np.frombuffer(frame.planes[0], dtype=np.float32, count=n * channels).reshape(n, channels).T)
+    return list(_frame_to_float(frame))
 
 
 def _frame_to_float(frame: Any) -> np.ndarray:
@@ -178,14 +316,6 @@ def _frame_to_float(frame: Any) -> np.ndarray:
     if base == "u8":
         return (data.astype(np.float32) - 128.0) / scale
     return (data / scale).astype(np.float32)
-
-
-def _select(block: np.ndarray, channel: int | None, mono: bool) -> np.ndarray:
-    if channel is not None:
-        return block[channel : channel + 1]
-    if mono and block.shape[0] > 1:
-        return block.mean(axis=0, keepdims=True, dtype=np.float32)
-    return block
 
 
 def _open(source: AudioSource, name: str) -> Any:
@@ -258,11 +388,6 @@ def _missing_wav_bytes(source: AudioSource) -> int:
             return max(0, offset + 8 + length - size)
         offset += 8 + length + (length & 1)
     return 0
-
-
-def _check_finite(waveform: torch.Tensor, name: str) -> None:
-    if not bool(torch.isfinite(waveform).all()):
-        raise InvalidAudioError(f"{name} contains NaN or infinite samples; re-export it as ordinary PCM audio")
 
 
 def _describe(source: AudioSource) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -79,6 +80,40 @@ def resample_method_for(device: torch.device) -> str:
     return "soxr" if device.type == "cpu" else "julius"
 
 
+class StreamResampler:
+    """soxr resampling fed chunk by chunk as a file decodes; the output equals one-shot :func:`resample` with
+    ``method="soxr"`` exactly. ``busy_seconds`` is the compute it took (overlapped with decoding)."""
+
+    def __init__(self, orig_rate: int, new_rate: int) -> None:
+        import soxr
+
+        self._stream = soxr.ResampleStream(orig_rate, new_rate, 1, dtype="float32", quality="HQ")
+        self._pieces: list[np.ndarray] = []
+        self._flushed = False
+        self.busy_seconds = 0.0
+
+    def feed(self, chunk: np.ndarray, *, last: bool = False) -> np.ndarray:
+        """Resample one more chunk; returns the output it produced (kept for :meth:`finish` as well)."""
+        started = time.perf_counter()
+        piece = self._stream.resample_chunk(np.ascontiguousarray(chunk, dtype=np.float32), last=last)
+        self._pieces.append(piece)
+        self.busy_seconds += time.perf_counter() - started
+        return piece
+
+    def flush(self) -> np.ndarray:
+        """The filter's tail after the last chunk."""
+        self._flushed = True
+        return self.feed(np.zeros(0, dtype=np.float32), last=True)
+
+    def finish(self) -> torch.Tensor:
+        """Everything produced, as a 1-D CPU tensor (flushing first if needed)."""
+        if not self._flushed:
+            self.flush()
+        out = np.concatenate(self._pieces) if len(self._pieces) > 1 else self._pieces[0]
+        self._pieces = []
+        return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32))
+
+
 def _resample_soxr(waveform: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
     import soxr
 
@@ -148,17 +183,40 @@ def detect_speech(
     but never closer than 15 dB to the loud-speech level, so a noisy recording keeps its quieter speech. Runs
     shorter than ``min_speech_seconds`` (clicks, bumps) do not count.
     """
-    frame_length = max(1, round(frame_seconds * sample_rate))
-    levels = frame_db(waveform, frame_length)
+    frame_length = frame_length_for(sample_rate, frame_seconds)
+    return speech_from_levels(
+        frame_db(waveform, frame_length),
+        frame_length,
+        waveform.shape[-1],
+        threshold_db=threshold_db,
+        noise_margin_db=noise_margin_db,
+        floor_db=floor_db,
+        min_speech_frames=max(1, math.ceil(min_speech_seconds / frame_seconds - 1e-9)),
+    )
+
+
+def frame_length_for(sample_rate: int, frame_seconds: float = 0.02) -> int:
+    return max(1, round(frame_seconds * sample_rate))
+
+
+def speech_from_levels(
+    levels: torch.Tensor,
+    frame_length: int,
+    num_samples: int,
+    *,
+    threshold_db: float = -35.0,
+    noise_margin_db: float = 6.0,
+    floor_db: float = -65.0,
+    min_speech_frames: int = 3,
+) -> SilenceAnalysis:
+    """:func:`detect_speech` from frame levels already measured (e.g. by a :class:`LevelMeter` while decoding)."""
     if levels.numel() == 0:
         return SilenceAnalysis((), _SILENT_DB, _SILENT_DB, floor_db, frame_length)
     noise, reference = (float(v) for v in torch.quantile(levels.float(), levels.new_tensor([0.10, 0.95])))
     threshold = max(reference + threshold_db, noise + noise_margin_db, floor_db)
     threshold = max(min(threshold, reference - 15.0), floor_db)
-    min_frames = max(1, math.ceil(min_speech_seconds / frame_seconds - 1e-9))
-    runs = [(s, e) for s, e in _true_runs(levels > threshold) if e - s >= min_frames]
-    n = waveform.shape[-1]
-    speech = tuple((s * frame_length, min(e * frame_length, n)) for s, e in runs)
+    runs = [(s, e) for s, e in _true_runs(levels > threshold) if e - s >= min_speech_frames]
+    speech = tuple((s * frame_length, min(e * frame_length, num_samples)) for s, e in runs)
     return SilenceAnalysis(speech, reference, noise, threshold, frame_length)
 
 
@@ -283,12 +341,22 @@ def k_weighting_sos(sample_rate: int) -> np.ndarray:
     return np.array([shelf, high], dtype=np.float64)
 
 
-def k_weight(waveform: torch.Tensor, sample_rate: int) -> torch.Tensor:
+def k_weight(waveform: torch.Tensor, sample_rate: int, *, method: str = "auto") -> torch.Tensor:
     """Apply K-weighting to a 1-D signal on its own device.
 
-    An IIR filter is sequential, so the filter runs as an FFT convolution with its impulse response, truncated
-    where it has decayed below -100 dB; the same code on every device, and faster than scipy's IIR on the CPU.
+    ``auto`` runs the exact IIR filter (scipy) for CPU tensors, where it is fastest, and elsewhere an FFT
+    convolution with the filter's impulse response truncated where it has decayed below -100 dB (an IIR filter
+    is sequential, a convolution is not). ``method="iir"`` or ``"fft"`` forces one; the tests hold them equal.
     """
+    chosen = ("iir" if waveform.device.type == "cpu" else "fft") if method == "auto" else method
+    if chosen == "iir":
+        from scipy.signal import sosfilt
+
+        host = waveform.detach().to("cpu", torch.float32).numpy()
+        filtered = sosfilt(k_weighting_sos(sample_rate), host)  # float64 state: float32 drifts at 44.1 kHz
+        return torch.from_numpy(np.asarray(filtered, dtype=np.float32)).to(waveform.device)
+    if chosen != "fft":
+        raise ConfigurationError(f"unknown K-weighting method {method!r}; choose auto, iir or fft")
     return fft_convolve(waveform, _k_impulse_response(sample_rate, waveform.device))
 
 
@@ -320,16 +388,21 @@ def fft_convolve(signal: torch.Tensor, kernel: torch.Tensor, *, fft_size: int = 
     return out[:n]
 
 
-def integrated_loudness(waveform: torch.Tensor, sample_rate: int) -> float:
-    """Gated integrated loudness of a mono signal in LUFS (ITU-R BS.1770-4); −inf when everything is gated out."""
-    if waveform.shape[-1] < int(0.4 * sample_rate):
-        return -math.inf
-    weighted = k_weight(waveform, sample_rate)
-    hop = int(round(0.1 * sample_rate))
+def quarter_energies(weighted: torch.Tensor, hop: int) -> torch.Tensor:
+    """Sums of squares over consecutive ``hop``-sample stretches (100 ms), in float64; a partial one is dropped.
+
+    float32 sums of 100 ms are exact enough (relative error ~1e-6); the gating arithmetic runs in float64.
+    """
     quarters = weighted.shape[-1] // hop
-    energy = weighted[: quarters * hop].double().reshape(quarters, hop).square().sum(dim=1)
+    return weighted[: quarters * hop].reshape(quarters, hop).square().sum(dim=1).double()
+
+
+def gated_loudness(energies: torch.Tensor, hop: int) -> float:
+    """BS.1770-4 gated loudness (LUFS) from 100 ms K-weighted energy sums; −inf when everything is gated out."""
+    if energies.numel() < 4:
+        return -math.inf
     # 400 ms blocks overlapping by 75 %: each block is four consecutive 100 ms quarters.
-    block_power = (energy[:-3] + energy[1:-2] + energy[2:-1] + energy[3:]) / (4 * hop)
+    block_power = (energies[:-3] + energies[1:-2] + energies[2:-1] + energies[3:]) / (4 * hop)
     block_lufs = _LUFS_OFFSET + 10.0 * torch.log10(block_power.clamp_min(1e-30))
     loud = block_power[block_lufs > _ABSOLUTE_GATE_LUFS]
     if loud.numel() == 0:
@@ -339,19 +412,115 @@ def integrated_loudness(waveform: torch.Tensor, sample_rate: int) -> float:
     return _LUFS_OFFSET + 10.0 * math.log10(float(gated.mean()))
 
 
+def integrated_loudness(waveform: torch.Tensor, sample_rate: int, *, method: str = "auto") -> float:
+    """Gated integrated loudness of a mono signal in LUFS (ITU-R BS.1770-4); −inf when everything is gated out."""
+    hop = int(round(0.1 * sample_rate))
+    if waveform.shape[-1] < 4 * hop:
+        return -math.inf
+    return gated_loudness(quarter_energies(k_weight(waveform, sample_rate, method=method), hop), hop)
+
+
+def loudness_gain_db(measured_lufs: float, peak_dbfs: float, target_lufs: float, peak_ceiling_dbfs: float) -> float:
+    """Gain that brings ``measured_lufs`` to ``target_lufs`` without lifting the peak above ``peak_ceiling_dbfs``."""
+    if not math.isfinite(measured_lufs):
+        return 0.0
+    return min(target_lufs - measured_lufs, peak_ceiling_dbfs - peak_dbfs)
+
+
 def loudness_normalize(
     waveform: torch.Tensor,
     sample_rate: int,
     target_lufs: float = -23.0,
     *,
     peak_ceiling_dbfs: float = -1.0,
+    method: str = "auto",
 ) -> tuple[torch.Tensor, float, float]:
     """Scale to ``target_lufs``; returns (tensor, measured LUFS, gain dB). The gain is capped so the sample
     peak stays at or below ``peak_ceiling_dbfs`` (the caller reports when the cap bites)."""
-    measured = integrated_loudness(waveform, sample_rate)
-    if not math.isfinite(measured):
-        return waveform, measured, 0.0
-    gain_db = target_lufs - measured
-    headroom = peak_ceiling_dbfs - peak_db(waveform)
-    gain_db = min(gain_db, headroom)
-    return waveform * (10.0 ** (gain_db / 20.0)), measured, gain_db
+    measured = integrated_loudness(waveform, sample_rate, method=method)
+    gain_db = loudness_gain_db(measured, peak_db(waveform), target_lufs, peak_ceiling_dbfs)
+    return (waveform * (10.0 ** (gain_db / 20.0)) if gain_db else waveform), measured, gain_db
+
+
+# ---------------------------------------------------------------- levels measured once, for detection and loudness
+
+
+@dataclass(frozen=True)
+class SignalLevels:
+    """What silence detection and loudness normalization need from a signal, measured in one pass."""
+
+    frame_db: torch.Tensor
+    frame_length: int
+    loudness_lufs: float
+    peak_dbfs: float
+    num_samples: int
+
+
+def measure_levels(waveform: torch.Tensor, sample_rate: int, *, frame_seconds: float = 0.02, method: str = "auto") -> SignalLevels:
+    """Frame levels, gated loudness and peak of a whole 1-D signal on its own device."""
+    frame_length = frame_length_for(sample_rate, frame_seconds)
+    return SignalLevels(
+        frame_db=frame_db(waveform, frame_length),
+        frame_length=frame_length,
+        loudness_lufs=integrated_loudness(waveform, sample_rate, method=method),
+        peak_dbfs=peak_db(waveform),
+        num_samples=int(waveform.shape[-1]),
+    )
+
+
+class LevelMeter:
+    """:func:`measure_levels` computed chunk by chunk while a file decodes (CPU): the same frame sums, the same
+    IIR K-weighting (its state carried across chunks) and the same 100 ms energy sums."""
+
+    def __init__(self, sample_rate: int, *, frame_seconds: float = 0.02) -> None:
+        self.sample_rate = sample_rate
+        self.frame_length = frame_length_for(sample_rate, frame_seconds)
+        self.hop = int(round(0.1 * sample_rate))
+        self.num_samples = 0
+        self.busy_seconds = 0.0
+        self._sos = k_weighting_sos(sample_rate)
+        self._state = np.zeros((self._sos.shape[0], 2))
+        self._frame_rest = np.zeros(0, dtype=np.float32)
+        self._quarter_rest = np.zeros(0, dtype=np.float32)
+        self._frame_sums: list[np.ndarray] = []
+        self._energies: list[np.ndarray] = []
+        self._peak = 0.0
+
+    def feed(self, chunk: np.ndarray) -> None:
+        from scipy.signal import sosfilt
+
+        if chunk.size == 0:
+            return
+        started = time.perf_counter()
+        self.num_samples += chunk.size
+        self._peak = max(self._peak, float(np.max(np.abs(chunk))))
+        self._frame_rest = self._consume(np.concatenate((self._frame_rest, chunk)), self.frame_length, self._frame_sums, False)
+        weighted, self._state = sosfilt(self._sos, chunk, zi=self._state)
+        joined = np.concatenate((self._quarter_rest, weighted.astype(np.float32)))
+        self._quarter_rest = self._consume(joined, self.hop, self._energies, True)
+        self.busy_seconds += time.perf_counter() - started
+
+    @staticmethod
+    def _consume(data: np.ndarray, size: int, out: list[np.ndarray], energies: bool) -> np.ndarray:
+        # NumPy, not torch: per-chunk tensors are small, and torch's intra-op thread pool costs more than the
+        # arithmetic on a busy machine (measured: ~20 ms per op under load versus well under 1 ms here).
+        whole = data.size // size * size
+        if whole:
+            rows = data[:whole].reshape(-1, size)
+            sums = np.einsum("ij,ij->i", rows, rows)
+            out.append(sums.astype(np.float64) if energies else sums)
+        return data[whole:].copy()
+
+    def finish(self) -> SignalLevels:
+        sums = np.concatenate(self._frame_sums) / self.frame_length if self._frame_sums else np.zeros(0, np.float32)
+        if self._frame_rest.size:
+            rest = self._frame_rest
+            sums = np.concatenate((sums, [np.dot(rest, rest) / rest.size]))
+        energies = np.concatenate(self._energies) if self._energies else np.zeros(0)
+        return SignalLevels(
+            frame_db=10.0 * torch.log10(torch.from_numpy(sums.astype(np.float32)) + 1e-12),
+            frame_length=self.frame_length,
+            loudness_lufs=gated_loudness(torch.from_numpy(energies), self.hop),
+            peak_dbfs=20.0 * math.log10(self._peak) if self._peak > 0 else -math.inf,
+            num_samples=self.num_samples,
+        )

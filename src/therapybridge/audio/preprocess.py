@@ -25,7 +25,7 @@ from ..device import resolve_device
 from ..errors import ConfigurationError, OutputError
 from ..perf.hooks import NULL_PROFILER, StageProfiler
 from . import ops
-from .decode import AudioSource, decode_audio
+from .decode import AudioSource, AudioStream, read_all
 from .timemap import TimeMap
 
 logger = logging.getLogger(__name__)
@@ -182,35 +182,54 @@ def preprocess(
     steps = _StepRecorder(profiler, target)
     warnings: list[str] = []  # this chain's own; the decoder logs its warnings itself
 
-    with steps.run("load_audio", device=str(target)) as meta:
-        decoded = decode_audio(source, device=target, channel=opts.channel, mono=opts.channel is None)
-        meta.update(sample_rate=decoded.sample_rate, channels=decoded.source_channels, duration=round(decoded.duration, 3))
-    decoder_warnings = decoded.warnings
-    original_rate, original_samples = decoded.sample_rate, decoded.num_samples
-
-    with steps.run("downmix", channels=decoded.source_channels) as meta:
-        # The decoder already averaged (or picked) channels frame by frame; this only drops the channel axis.
-        mono = ops.to_mono(decoded.waveform)
-        meta.update(mode="mean" if opts.channel is None else f"channel {opts.channel}", in_decoder=True)
-    del decoded
-
     method = ops.resample_method_for(target) if opts.resample_method == "auto" else opts.resample_method
-    with steps.run("sample_rate_conversion", from_hz=original_rate, to_hz=opts.target_sample_rate) as meta:
-        audio = ops.resample(mono, original_rate, opts.target_sample_rate, method=method)
-        meta.update(method=method if original_rate != opts.target_sample_rate else "none")
-    del mono
-    rate = opts.target_sample_rate
+    with steps.run("load_audio", device=str(target)) as meta:
+        stream = AudioStream(source, channel=opts.channel, mono=opts.channel is None)
+        # On the CPU, resampling and level measurement run chunk by chunk on a second core while the decoder
+        # thread works on the next chunk; elsewhere the samples go to the device and the steps run there.
+        front = _StreamingFront(stream.sample_rate, opts.target_sample_rate) if target.type == "cpu" and method == "soxr" and stream.sample_rate > 0 else None
+        if front is not None:
+            for chunk in stream:
+                front.feed(chunk[0])
+        else:
+            decoded = read_all(stream, target)
+        meta.update(
+            sample_rate=stream.sample_rate,
+            channels=stream.source_channels,
+            duration=round(stream.num_samples / stream.sample_rate, 3),
+            streamed=front is not None,
+        )
+    decoder_warnings = stream.warnings
+    original_rate, original_samples = stream.sample_rate, stream.num_samples
     original_duration = original_samples / original_rate
+    rate = opts.target_sample_rate
 
-    speech = _detect(audio, rate, opts, steps)
+    with steps.run("downmix", channels=stream.source_channels) as meta:
+        # The decoder already averaged (or picked) channels frame by frame; this only drops the channel axis.
+        mono = None if front is not None else ops.to_mono(decoded)
+        meta.update(mode="mean" if opts.channel is None else f"channel {opts.channel}", in_decoder=True)
+    decoded = None
+
+    with steps.run("sample_rate_conversion", from_hz=original_rate, to_hz=rate) as meta:
+        levels: ops.SignalLevels | None = None
+        if front is not None:
+            audio, levels = front.finish()
+            meta.update(streamed=True, overlapped_seconds=round(front.resample_seconds, 4))
+        else:
+            audio = ops.resample(mono, original_rate, rate, method=method)
+            meta.update(streamed=False)
+        meta.update(method=method if original_rate != rate else "none")
+    mono = None
+
+    speech = _detect(audio, rate, levels, opts, steps, overlapped=front.level_seconds if front is not None else None)
     spans = _plan(speech, audio.shape[-1], rate, opts)
     with steps.run("trim", spans=len(spans)) as meta:
         trimmed = ops.cut(audio, spans)
         meta.update(removed_seconds=round((audio.shape[-1] - trimmed.shape[-1]) / rate, 3))
     time_map = TimeMap.from_samples(spans, rate, audio.shape[-1]) if speech or opts.trim_silence else TimeMap.identity(audio.shape[-1] / rate)
-    del audio
 
-    trimmed = _normalize(trimmed, rate, opts, steps)
+    trimmed = _normalize(trimmed, audio, rate, levels, opts, steps)
+    del audio
     warnings.extend(_content_warnings(original_duration, speech, opts))
     for message in warnings:
         logger.warning("%s", message)
@@ -224,14 +243,57 @@ def preprocess(
     )
 
 
-def _detect(audio: torch.Tensor, rate: int, opts: PreprocessOptions, steps: "_StepRecorder") -> tuple[tuple[int, int], ...]:
+class _StreamingFront:
+    """Resamples (soxr) and measures levels chunk by chunk while the file decodes (the CPU path)."""
+
+    def __init__(self, source_rate: int, target_rate: int) -> None:
+        self._resampler = ops.StreamResampler(source_rate, target_rate) if source_rate != target_rate else None
+        self._meter = ops.LevelMeter(target_rate)
+        self._pieces: list[np.ndarray] = []
+
+    def feed(self, chunk: np.ndarray) -> None:
+        if self._resampler is not None:
+            chunk = self._resampler.feed(chunk)
+        else:
+            self._pieces.append(chunk)
+        self._meter.feed(chunk)
+
+    def finish(self) -> tuple[torch.Tensor, ops.SignalLevels]:
+        if self._resampler is not None:
+            self._meter.feed(self._resampler.flush())
+            audio = self._resampler.finish()
+        else:
+            audio = torch.from_numpy(np.concatenate(self._pieces) if self._pieces else np.zeros(0, dtype=np.float32))
+        return audio, self._meter.finish()
+
+    @property
+    def resample_seconds(self) -> float:
+        return self._resampler.busy_seconds if self._resampler is not None else 0.0
+
+    @property
+    def level_seconds(self) -> float:
+        return self._meter.busy_seconds
+
+
+def _detect(
+    audio: torch.Tensor,
+    rate: int,
+    levels: "ops.SignalLevels | None",
+    opts: PreprocessOptions,
+    steps: "_StepRecorder",
+    *,
+    overlapped: float | None,
+) -> tuple[tuple[int, int], ...]:
     with steps.run("silence_detection", vad=opts.vad) as meta:
         if opts.vad == "silero":
             speech = ops.silero_speech(audio, rate)
         else:
-            analysis = ops.detect_speech(
-                audio,
-                rate,
+            frame_length = ops.frame_length_for(rate)
+            frame_levels = levels.frame_db if levels is not None else ops.frame_db(audio, frame_length)
+            analysis = ops.speech_from_levels(
+                frame_levels,
+                frame_length,
+                audio.shape[-1],
                 threshold_db=opts.silence_threshold_db,
                 noise_margin_db=opts.noise_margin_db,
                 floor_db=opts.silence_floor_db,
@@ -242,6 +304,8 @@ def _detect(audio: torch.Tensor, rate: int, opts: PreprocessOptions, steps: "_St
                 noise_db=round(analysis.noise_db, 2),
                 threshold_db=round(analysis.threshold_db, 2),
             )
+        if overlapped is not None:
+            meta.update(levels_measured_while_decoding=True, overlapped_seconds=round(overlapped, 4))
         meta.update(speech_runs=len(speech), speech_seconds=round(sum(e - s for s, e in speech) / rate, 3))
     return speech
 
@@ -260,20 +324,32 @@ def _plan(speech: tuple[tuple[int, int], ...], num_samples: int, rate: int, opts
     )
 
 
-def _normalize(audio: torch.Tensor, rate: int, opts: PreprocessOptions, steps: "_StepRecorder") -> torch.Tensor:
+def _normalize(
+    trimmed: torch.Tensor,
+    full: torch.Tensor,
+    rate: int,
+    levels: "ops.SignalLevels | None",
+    opts: PreprocessOptions,
+    steps: "_StepRecorder",
+) -> torch.Tensor:
+    """Scale the kept audio. Loudness is measured on the whole recording (BS.1770 gating ignores the pauses
+    anyway), so the CPU path can measure it while decoding and every device measures the same thing."""
     with steps.run("normalization", mode=opts.normalize or "none") as meta:
         if opts.normalize == "peak":
-            audio, gain = ops.peak_normalize(audio, opts.target_peak_dbfs)
+            trimmed, gain = ops.peak_normalize(trimmed, opts.target_peak_dbfs)
             meta.update(gain_db=round(gain, 2))
         elif opts.normalize == "loudness":
-            audio, measured, gain = ops.loudness_normalize(
-                audio, rate, opts.target_lufs, peak_ceiling_dbfs=opts.target_peak_dbfs
-            )
+            measured = levels.loudness_lufs if levels is not None else ops.integrated_loudness(full, rate)
+            peak = levels.peak_dbfs if levels is not None else ops.peak_db(full)
+            gain = ops.loudness_gain_db(measured, peak, opts.target_lufs, opts.target_peak_dbfs)
+            if gain:
+                # In place: ``trimmed`` is this chain's own tensor (a fresh cut, or the resampled audio itself).
+                trimmed = trimmed.mul_(10.0 ** (gain / 20.0))
             meta.update(measured_lufs=round(measured, 2) if math.isfinite(measured) else None, gain_db=round(gain, 2))
             # Peak-limited gain is expected for recordings with sharp transients; recognition does not need the
             # exact target, so this is reported in the step's metadata rather than as a warning.
             meta.update(peak_limited=math.isfinite(measured) and gain < opts.target_lufs - measured - 0.05)
-    return audio
+    return trimmed
 
 
 def _content_warnings(original_duration: float, speech: tuple[tuple[int, int], ...], opts: PreprocessOptions) -> list[str]:

@@ -25,6 +25,7 @@ from ..types import Segment, Transcript, Word
 from .base import Writer, speaker_segments
 
 LOW_CONFIDENCE = 0.5
+MIN_SUBPROCESS_SHARE = 0.005
 # Colour-blind-friendly hues (Okabe-Ito and Tableau), dark enough for text on white.
 SPEAKER_COLOURS = ("#0b6aa2", "#b5470b", "#1b7f5b", "#8e44ad", "#a0711c", "#c2185b", "#44546a", "#2e7d32")
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
@@ -196,7 +197,8 @@ def _performance(metrics: Mapping[str, Any] | None) -> str:
     for name, stage in stages.items():
         rows.append(_bar(name, stage, total, "bar-row"))
         for sub_name, sub in (stage.get("subprocesses") or {}).items():
-            rows.append(_bar(sub_name, sub, total, "bar-row sub"))
+            if (_number(sub.get("duration")) or 0.0) >= MIN_SUBPROCESS_SHARE * total:  # hide sub-steps too short to see
+                rows.append(_bar(sub_name, sub, total, "bar-row sub"))
     return (
         f'<section class="perf" id="performance"><h2>Performance timeline · total {total:.2f} s</h2>'
         + "".join(rows)
@@ -212,7 +214,7 @@ def _bar(name: str, entry: Mapping[str, Any], total: float, css: str) -> str:
     return (
         f'<div class="{css}"><span>{_e(name)}</span><div class="bar-track">'
         f'<div class="bar" style="left:{left:.2f}%;width:{width:.2f}%"></div></div>'
-        f'<span class="num">{duration:.2f} s</span></div>'
+        f'<span class="num">{duration:.2f} s · {duration / total:.0%}</span></div>'
     )
 
 

@@ -79,6 +79,9 @@ def attach_console_handler(level: int = logging.DEBUG) -> logging.Handler:
             handler = logging.StreamHandler(sys.stderr)
             handler.setFormatter(PerfConsoleFormatter())
             handler.setLevel(level)
+            # Only the timing lines themselves: diagnostics of submodules (therapybridge.perf.monitors) stay in
+            # whatever logging the application configured.
+            handler.addFilter(lambda record: record.name == LOGGER_NAME)
             log.addHandler(handler)
             _console_handler = handler
             _console_saved_level = log.level
@@ -202,8 +205,9 @@ class PerformanceLogger:
         logger.end_pipeline()   # returns the PerformanceSession; writes reports into output_dir if given
 
     It is also a ``StageProfiler``: stages receive it as ``profiler`` and call ``profiler.subprocess(...)``.
-    ``clock`` (integer nanoseconds) is injectable for tests; the logger's own bookkeeping time is always
-    measured with the real ``perf_counter_ns`` and reported as ``metrics.overhead``.
+    ``clock`` (integer nanoseconds) is injectable for tests; the logger's own bookkeeping is always measured on
+    real clocks (its thread CPU time, and wall time alongside) and reported as ``metrics.overhead``.
+    ``verbose=True`` shows the console lines on stderr from ``start_pipeline()`` to ``end_pipeline()``.
     """
 
     def __init__(
@@ -253,9 +257,6 @@ class PerformanceLogger:
         self._overhead_wall_ns = 0
         self._events = 0
         self._console_attached = False
-        if verbose:  # attached for this run only: a quiet logger later in the process stays quiet
-            attach_console_handler()
-            self._console_attached = True
 
     # ------------------------------------------------------------------------------------------ pipeline
 
@@ -279,6 +280,9 @@ class PerformanceLogger:
                 raise PerfUsageError("This PerformanceLogger has finished; create a new one for the next run.")
             log.debug("start_pipeline() called twice; ignoring the second call")
             return
+        if self.verbose:  # attached for this run only: a quiet logger later in the process stays quiet
+            attach_console_handler()
+            self._console_attached = True
         if self._monitor is None:
             self._monitor = GPUMonitor(
                 self.sample_interval, enable_gpu=self.enable_gpu_monitoring, track_rss=self.track_memory,

@@ -32,7 +32,7 @@ from .session import GPUStatus, Sample
 
 __all__ = ["GPUMonitor", "ProcessStats", "collect_system_info", "detect_gpu"]
 
-log = logging.getLogger("therapybridge.perf")
+log = logging.getLogger(__name__)
 
 # ru_maxrss is kibibytes on Linux and bytes on macOS.
 _MAXRSS_UNIT = 1 if sys.platform == "darwin" else 1024

@@ -180,3 +180,15 @@ def test_trace_marks_failures_with_instant_events(clock):
     assert instant["name"] == "failed: clustering (ValueError)" and instant["ts"] == 3000.0
     assert instant["tid"] == clustering["tid"] and clustering["args"]["error"] == "ValueError"
     assert "no speakers" not in json.dumps(events)  # exception messages are never stored
+
+
+def test_module_entry_point_rerenders_and_reports_bad_files(clock, tmp_path: Path):
+    (json_path,) = write_reports(run_two_stage_pipeline(clock).session, tmp_path, "rec", formats=("json",))
+    (tmp_path / "bad.perf.json").write_text("[]")
+    result = subprocess.run(
+        [sys.executable, "-m", "therapybridge.perf", str(json_path), str(tmp_path / "bad.perf.json"), "-o",
+         str(tmp_path / "out"), "--format", "txt,html"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [str(tmp_path / "out" / "rec.perf.txt"), str(tmp_path / "out" / "rec.perf.html")]
+    assert result.stderr.startswith("error: ") and "bad.perf.json" in result.stderr

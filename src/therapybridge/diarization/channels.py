@@ -1,0 +1,105 @@
+"""Recordings with one speaker per channel (telehealth, phone recorders): diarize by channel activity."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+
+from ..errors import InvalidAudioError
+from ..perf.hooks import NULL_PROFILER, StageProfiler
+from ..types import SpeakerTurn
+from .base import DiarizationOptions, DiarizationResult
+
+log = logging.getLogger(__name__)
+
+FRAME_SECONDS = 0.02
+DOMINANCE_DB = 10.0  # a channel must be this much louder than every other to count as its own speaker's speech
+SPEECH_ABOVE_FLOOR_DB = 15.0
+
+
+def _channels_first(channels) -> np.ndarray:
+    if isinstance(channels, torch.Tensor):
+        channels = channels.detach().float().cpu().numpy()
+    x = np.asarray(channels, dtype=np.float32)
+    if x.ndim != 2:
+        raise InvalidAudioError(f"channel-speaker mode needs (channels, samples) audio, got shape {x.shape}")
+    if x.shape[0] > x.shape[1]:
+        x = x.T
+    if x.shape[0] < 2:
+        raise InvalidAudioError("channel-speaker mode needs at least two channels; this recording is mono")
+    return x
+
+
+def _frame_db(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Per-channel frame energy in dB, (channels, frames)."""
+    hop = max(1, int(sample_rate * FRAME_SECONDS))
+    n = x.shape[1] // hop
+    frames = x[:, : n * hop].reshape(x.shape[0], n, hop)
+    return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=2) + 1e-10)
+
+
+def _channel_activity(db: np.ndarray) -> np.ndarray:
+    """(channels, frames) bool: the channel is clearly above its noise floor and dominates the others."""
+    floor = np.percentile(db, 10, axis=1, keepdims=True)
+    loud = db > floor + SPEECH_ABOVE_FLOOR_DB
+    others = np.stack([np.delete(db, c, axis=0).max(axis=0) for c in range(db.shape[0])])
+    return loud & (db > others + DOMINANCE_DB)
+
+
+def _smooth(active: np.ndarray, min_on: int, max_gap: int) -> np.ndarray:
+    """Fill gaps shorter than ``max_gap`` frames, then drop bursts shorter than ``min_on`` frames."""
+    out = active.copy()
+    for value, limit in ((False, max_gap), (True, min_on)):
+        padded = np.concatenate([[not value], out, [not value]])
+        edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+        for a, b in zip(edges[::2], edges[1::2]):
+            if b - a < limit and a > 0 and b < len(out) or (value and b - a < limit):
+                out[a:b] = not value
+    return out
+
+
+def diarize_channels(
+    channels,
+    sample_rate: int = 16000,
+    options: DiarizationOptions | None = None,
+    *,
+    profiler: StageProfiler = NULL_PROFILER,
+) -> DiarizationResult:
+    """Diarize a (channels, samples) recording with one speaker per channel: a channel's speaker talks where that
+    channel is clearly louder than the others. Speaker ``SPEAKER_0i`` is channel ``i`` (ordered by first speech)."""
+    x = _channels_first(channels)
+    with profiler.subprocess("channel_activity", channels=x.shape[0]):
+        db = _frame_db(x, sample_rate)
+        active = _channel_activity(db)
+        active = np.stack([_smooth(a, min_on=int(0.2 / FRAME_SECONDS), max_gap=int(0.3 / FRAME_SECONDS)) for a in active])
+    turns = []
+    for c, track in enumerate(active):
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], track.astype(np.int8), [0]])))
+        turns += [(a * FRAME_SECONDS, b * FRAME_SECONDS, c) for a, b in zip(edges[::2], edges[1::2])]
+    turns.sort()
+    order = list(dict.fromkeys(c for _, _, c in turns))
+    names = {c: f"SPEAKER_{i:02d}" for i, c in enumerate(order)}
+    result_turns = tuple(SpeakerTurn(round(s, 3), round(e, 3), names[c]) for s, e, c in turns)
+    info = {"engine": "channels", "channels": int(x.shape[0]), "speakers": len(order)}
+    return DiarizationResult(turns=result_turns, speakers=tuple(names[c] for c in order), info=info)
+
+
+def channel_speaker_hint(channels, sample_rate: int = 16000) -> bool:
+    """True when a multi-channel recording looks like one speaker per channel: in speech, the channels are
+    usually far apart in level and each channel leads for a fair share of the time. A mono file copied to both
+    channels, or an ordinary stereo room recording, gives False."""
+    try:
+        x = _channels_first(channels)
+    except InvalidAudioError:
+        return False
+    db = _frame_db(x, sample_rate)
+    floor = np.percentile(db, 10, axis=1, keepdims=True)
+    speech = (db > floor + SPEECH_ABOVE_FLOOR_DB).any(axis=0)
+    if speech.sum() < int(2.0 / FRAME_SECONDS):
+        return False
+    dominant = _channel_activity(db)[:, speech]
+    shares = dominant.mean(axis=1)
+    separated = dominant.any(axis=0).mean()
+    return bool(separated >= 0.5 and np.sort(shares)[-2] >= 0.1)

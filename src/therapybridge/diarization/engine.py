@@ -1,0 +1,433 @@
+"""The offline default diarization engine.
+
+Pipeline (each step a profiler sub-step):
+
+1. ``segmentation`` — segmentation-3.0 on 10 s windows every 5 s gives binarised activity of up to three local
+   speakers per window, overlapped speech included.
+2. ``embeddings`` — one CAM++ embedding per local speaker of every *other* window. Those windows tile the recording,
+   so each second of speech is embedded once; the features are the Kaldi fbank frames where that speaker talks
+   alone (all of its frames if it never does).
+3. ``clustering`` — average-linkage clustering of the embeddings backed by enough speech, small clusters folded in,
+   the count bounded by the hints; then every local speaker is assigned to a centroid, two speakers of one window
+   never to the same one. The windows in between inherit their local speakers' identities from the activity they
+   share with their two embedded neighbours.
+4. ``reconstruction`` — per-window activity mapped to global speakers, averaged over overlapping windows, and in
+   each frame the locally counted number of speakers kept (the most active ones).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from ..errors import ConfigurationError, InvalidAudioError
+from ..perf.hooks import NULL_PROFILER, StageProfiler
+from ..types import SpeakerTurn
+from .base import DiarizationOptions, DiarizationResult, Diarizer
+from .clustering import ClusteringSettings, cluster_embeddings
+from .embedding import SAMPLE_RATE, embed_features, fbank, fbank_frame_centers
+from .models import load_embedding, load_segmentation
+from .segmentation import LocalActivity, local_activity
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Engine knobs (the user-facing hints live in ``DiarizationOptions``)."""
+
+    step: float = 5.0
+    min_embed_seconds: float = 0.4  # speech units shorter than this get no embedding of their own
+    # segmentation-3.0 sometimes gives two similar voices one local speaker inside a window, so each local
+    # speaker's activity is cut at pauses into units that are embedded and clustered separately; units shorter
+    # than ``min_unit_seconds`` are joined to a neighbour first (short embeddings are unreliable).
+    unit_pause_seconds: float = 0.2
+    min_unit_seconds: float = 1.0
+    min_override_seconds: float = 1.5  # an odd-window unit this long may leave its local speaker's global speaker
+    windows_per_block: int = 64  # embedding work is done block by block to bound memory on long audio
+    speech_threshold: float = 0.5  # fraction of the overlapping windows that must hear a speaker
+    min_turn_gap: float = 0.0  # gaps shorter than this inside one speaker's speech are filled
+    # Pauses: segmentation-3.0 bridges short pauses inside a speaker's turn; stretches at least this long whose
+    # energy sits near the recording's noise floor are cut out of every speaker's turns.
+    min_pause_seconds: float = 0.2
+    pause_above_floor_db: float = 10.0
+    pause_below_speech_db: float = 25.0
+    clustering: ClusteringSettings = field(default_factory=ClusteringSettings)
+
+
+def _as_mono(audio: Any) -> np.ndarray:
+    if isinstance(audio, torch.Tensor):
+        audio = audio.detach().float().cpu().numpy()
+    audio = np.asarray(audio, dtype=np.float32)
+    if audio.ndim == 2:
+        audio = audio.mean(axis=0 if audio.shape[0] < audio.shape[1] else 1)
+    if audio.ndim != 1:
+        raise InvalidAudioError(f"diarization expects mono audio, got an array of shape {audio.shape}")
+    return audio
+
+
+class DefaultDiarizer(Diarizer):
+    """segmentation-3.0 + CAM++ + clustering; runs on the ``torch.device`` it is given."""
+
+    name = "default"
+
+    def __init__(self, device: torch.device | str = "cpu", settings: EngineSettings | None = None) -> None:
+        self.device = torch.device(device)
+        self.settings = settings or EngineSettings()
+        self._segmentation = None
+        self._embedding = None
+
+    def load(self, profiler: StageProfiler = NULL_PROFILER) -> None:
+        if self._segmentation is not None and self._embedding is not None:
+            return
+        with profiler.subprocess("model_loading", engine=self.name, device=str(self.device)):
+            self._segmentation = load_segmentation(self.device)
+            self._embedding = load_embedding(self.device)
+
+    def diarize(
+        self,
+        audio: np.ndarray,
+        sample_rate: int = SAMPLE_RATE,
+        options: DiarizationOptions | None = None,
+        *,
+        profiler: StageProfiler = NULL_PROFILER,
+    ) -> DiarizationResult:
+        options = _coerce_options(options)
+        if options.channel_speakers:
+            from .channels import diarize_channels
+
+            channels = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
+            if channels.ndim == 2 and min(channels.shape) >= 2:
+                return diarize_channels(channels, sample_rate, options, profiler=profiler)
+            log.warning("channel-speaker mode needs multi-channel audio; diarizing the mono mix instead")
+        mono = _as_mono(audio)
+        if sample_rate != SAMPLE_RATE:
+            import soxr
+
+            mono = soxr.resample(mono, sample_rate, SAMPLE_RATE).astype(np.float32)
+        self.load(profiler)
+        duration = len(mono) / SAMPLE_RATE
+        if duration < 0.5:
+            return DiarizationResult(turns=(), speakers=(), info={"engine": self.name, "duration": duration})
+
+        with profiler.subprocess("segmentation", audio_seconds=round(duration, 2), step=self.settings.step) as _:
+            local = local_activity(mono, self._segmentation, step=self.settings.step)
+        with profiler.subprocess("embeddings", windows=(local.num_windows + 1) // 2) as _:
+            embedded = self._embed(mono, local)
+        with profiler.subprocess("clustering", embeddings=len(embedded.vectors)) as _:
+            clusters = cluster_embeddings(
+                embedded.vectors,
+                embedded.seconds,
+                np.arange(len(embedded.vectors)),
+                num_speakers=options.num_speakers,
+                min_speakers=options.min_speakers,
+                max_speakers=options.max_speakers,
+                settings=self.settings.clustering,
+            )
+            k = len(clusters.centroids)
+            windows = _even_window_activity(local, embedded, clusters.labels, k)
+            windows.update(_odd_window_activity(local, windows, k, self.settings))
+        with profiler.subprocess("reconstruction", clusters=k) as _:
+            tracks = _reconstruct(local, windows, k, self.settings.speech_threshold)
+            tracks &= ~_pauses(mono, local, tracks.shape[0], self.settings)[:, None]
+            result = _to_result(tracks, local, clusters.centroids, self.settings, duration, self.name)
+        log.debug("diarized %.1f s: %d speakers, %d turns", duration, result.num_speakers, len(result.turns))
+        return result
+
+    def _embed(self, mono: np.ndarray, local: LocalActivity) -> "_Embedded":
+        """Embed each local speaker of the even windows from the fbank frames where it speaks (alone if it can)."""
+        rate = SAMPLE_RATE
+        win = int(round(local.window * rate))
+        seg_centres = local.frame_centers()
+        vectors, seconds, windows, speakers, units = [], [], [], [], []
+        even = list(range(0, local.num_windows, 2))
+        for first in range(0, len(even), self.settings.windows_per_block):
+            sequences = []
+            for w in even[first : first + self.settings.windows_per_block]:
+                start = int(round(local.window_start(w) * rate))
+                chunk = mono[start : start + win]
+                act = local.activity[w]
+                if not act.any() or len(chunk) < rate // 2:
+                    continue
+                feats = fbank(chunk)
+                # The segmentation frame nearest to each fbank frame's centre.
+                nearest = np.clip(
+                    np.rint((fbank_frame_centers(len(feats)) - seg_centres[0]) / local.frame_step).astype(int),
+                    0,
+                    act.shape[0] - 1,
+                )
+                alone = act.sum(axis=1) == 1
+                for k in range(act.shape[1]):
+                    mask = act[:, k].astype(bool)
+                    if mask.sum() * local.frame_step < self.settings.min_embed_seconds:
+                        continue
+                    for unit in _units(mask, local.frame_step, self.settings):
+                        clean = unit & alone
+                        use = clean if clean.sum() * local.frame_step >= self.settings.min_embed_seconds else unit
+                        selected = feats[use[nearest]]
+                        if len(selected) < int(self.settings.min_embed_seconds * 100):
+                            continue
+                        sequences.append(selected)
+                        seconds.append(len(selected) * 0.01)
+                        windows.append(w)
+                        speakers.append(k)
+                        units.append(np.packbits(unit))
+            if sequences:
+                vectors.append(embed_features(sequences, self.device, self._embedding))
+        dim = self._embedding_dim()
+        return _Embedded(
+            vectors=np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32),
+            seconds=np.asarray(seconds, dtype=np.float64),
+            windows=np.asarray(windows, dtype=int),
+            speakers=np.asarray(speakers, dtype=int),
+            units=units,
+            frames=local.activity.shape[1],
+        )
+
+    def _embedding_dim(self) -> int:
+        from .models import EMBEDDING_DIM
+
+        return EMBEDDING_DIM
+
+
+@dataclass(frozen=True)
+class _Embedded:
+    vectors: np.ndarray
+    seconds: np.ndarray
+    windows: np.ndarray
+    speakers: np.ndarray
+    units: list  # packed bool frame mask of each embedded unit within its window
+    frames: int
+
+    def unit_mask(self, i: int) -> np.ndarray:
+        return np.unpackbits(self.units[i], count=self.frames).astype(bool)
+
+
+def _coerce_options(options: DiarizationOptions | dict | None) -> DiarizationOptions:
+    if options is None:
+        return DiarizationOptions()
+    if isinstance(options, dict):
+        try:
+            return DiarizationOptions(**options)
+        except TypeError as exc:
+            raise ConfigurationError(f"unknown diarization option: {exc}") from exc
+    return options
+
+
+def _units(mask: np.ndarray, frame_step: float, settings: EngineSettings) -> list[np.ndarray]:
+    """Cut one local speaker's frames at pauses into units, joining units shorter than the minimum to the
+    nearer neighbour."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    runs = [[int(a), int(b)] for a, b in zip(edges[::2], edges[1::2])]
+    gap = settings.unit_pause_seconds / frame_step
+    merged: list[list[int]] = []
+    for run in runs:
+        if merged and run[0] - merged[-1][1] < gap:
+            merged[-1][1] = run[1]
+        else:
+            merged.append(run)
+    shortest = settings.min_unit_seconds / frame_step
+    while len(merged) > 1:
+        lengths = [b - a for a, b in merged]
+        i = int(np.argmin(lengths))
+        if lengths[i] >= shortest:
+            break
+        left = merged[i][0] - merged[i - 1][1] if i > 0 else np.inf
+        right = merged[i + 1][0] - merged[i][1] if i + 1 < len(merged) else np.inf
+        j = i - 1 if left <= right else i + 1
+        lo, hi = min(i, j), max(i, j)
+        merged[lo:hi + 1] = [[merged[lo][0], merged[hi][1]]]
+    out = []
+    for a, b in merged:
+        unit = np.zeros_like(mask, dtype=bool)
+        unit[a:b] = mask[a:b]
+        out.append(unit)
+    return out
+
+
+def _even_window_activity(local: LocalActivity, embedded: _Embedded, labels: np.ndarray, k: int) -> dict:
+    """Global activity (frames, k) of each even window from its labelled units; a local speaker's frames outside
+    any embedded unit take the label of its nearest unit."""
+    by_window: dict[int, list[int]] = {}
+    for i, w in enumerate(embedded.windows):
+        by_window.setdefault(int(w), []).append(i)
+    out: dict[int, np.ndarray] = {}
+    for w in range(0, local.num_windows, 2):
+        glob = np.zeros((local.activity.shape[1], max(k, 1)), dtype=np.float32)
+        act = local.activity[w]
+        for spk in range(act.shape[1]):
+            idx = [i for i in by_window.get(w, []) if embedded.speakers[i] == spk and labels[i] >= 0]
+            if not idx:
+                continue
+            frames = np.flatnonzero(act[:, spk])
+            owner = np.full(act.shape[0], -1)
+            for i in idx:
+                owner[embedded.unit_mask(i)] = labels[i]
+            known = np.flatnonzero(owner >= 0)
+            nearest = known[np.clip(np.searchsorted(known, frames), 0, len(known) - 1)]
+            before = known[np.clip(np.searchsorted(known, frames) - 1, 0, len(known) - 1)]
+            pick = np.where(np.abs(frames - before) < np.abs(frames - nearest), before, nearest)
+            glob[frames, owner[pick]] = 1.0
+        out[w] = glob
+    return out
+
+
+def _odd_window_activity(local: LocalActivity, even: dict, k: int, settings: EngineSettings) -> dict:
+    """Global activity (frames, k) of each odd window: each unit of its local speakers takes the global speaker
+    it shares most activity with in the two even neighbours (each overlaps it by half a window)."""
+    shift = local.frames_per_step
+    frames = local.activity.shape[1]
+    out = {w: np.zeros((frames, max(k, 1)), dtype=np.float32) for w in range(1, local.num_windows, 2)}
+    if k == 0:
+        return out
+    for w in range(1, local.num_windows, 2):
+        glob = np.zeros((frames, k), dtype=np.float32)
+        glob[: frames - shift] += even[w - 1][shift:, :k]
+        glob[shift:] += even[w + 1][: frames - shift, :k]
+        act = local.activity[w].astype(np.float32)
+        # Whole local speakers first (two of one window never share a global speaker) ...
+        overall = act.T @ glob
+        rows, cols = linear_sum_assignment(-overall)
+        label = np.full(act.shape[1], -1)
+        for r, c in zip(rows, cols):
+            if overall[r, c] > 0:
+                label[r] = c
+        for spk in range(act.shape[1]):
+            mask = act[:, spk] > 0
+            if not mask.any():
+                continue
+            # ... then a unit whose overlap clearly says another speaker is given to that speaker.
+            for unit in _units(mask, local.frame_step, settings):
+                score = glob[unit].sum(axis=0)
+                order = np.argsort(-score)
+                best = int(order[0])
+                clear = (
+                    unit.sum() * local.frame_step >= settings.min_override_seconds
+                    and score[best] >= 0.7 * unit.sum()
+                    and (k < 2 or score[order[1]] <= 0.1 * score[best])
+                )
+                chosen = best if clear else label[spk]
+                if chosen >= 0:
+                    out[w][unit, chosen] = 1.0
+    return out
+
+
+def _to_global(activity: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """(frames, 3) local activity -> (frames, k) global activity (a cluster is active if any of its locals is)."""
+    out = np.zeros((activity.shape[0], k), dtype=np.float32)
+    for local_id, c in enumerate(labels):
+        if c >= 0:
+            np.maximum(out[:, c], activity[:, local_id], out=out[:, c])
+    return out
+
+
+def _reconstruct(local: LocalActivity, windows: dict, k: int, speech_threshold: float = 0.5) -> np.ndarray:
+    """Frame-level binary activity of the k global speakers on the segmentation frame grid, (frames, k)."""
+    frames = local.activity.shape[1]
+    total = int(np.ceil((local.num_windows - 1) * local.step / local.frame_step)) + frames + 1
+    score = np.zeros((total, max(k, 1)), dtype=np.float32)
+    count = np.zeros(total, dtype=np.float32)
+    weight = np.zeros(total, dtype=np.float32)
+    hamming = np.hamming(frames).astype(np.float32)
+    for w in range(local.num_windows):
+        offset = int(round(local.window_start(w) / local.frame_step))
+        act = local.activity[w]
+        if k:
+            score[offset : offset + frames] += windows[w][:, :k] * hamming[:, None]
+        count[offset : offset + frames] += act.sum(axis=1) * hamming
+        weight[offset : offset + frames] += hamming
+    weight = np.maximum(weight, 1e-8)
+    score /= weight[:, None]
+    # The number of speakers in a frame: the window-averaged local count, rounded up from ``speech_threshold``.
+    speakers_here = np.floor(count / weight + (1.0 - speech_threshold)).astype(int)
+    tracks = np.zeros_like(score, dtype=bool)
+    if k == 0:
+        return tracks[:, :0]
+    ranked = np.argsort(-score, axis=1)
+    for rank in range(min(k, int(speakers_here.max(initial=0)))):
+        rows = np.flatnonzero(speakers_here > rank)
+        chosen = ranked[rows, rank]
+        keep = score[rows, chosen] > 0
+        tracks[rows[keep], chosen[keep]] = True
+    return tracks
+
+
+def _pauses(mono: np.ndarray, local: LocalActivity, frames: int, settings: EngineSettings) -> np.ndarray:
+    """(frames,) bool on the output frame grid: inside a pause of at least ``min_pause_seconds`` near the noise floor."""
+    hop = local.frame_step * SAMPLE_RATE
+    centre0 = local.frame_start + local.frame_duration / 2
+    n = min(frames, int((len(mono) / SAMPLE_RATE - centre0) / local.frame_step))
+    if n <= 0:
+        return np.zeros(frames, dtype=bool)
+    starts = (np.arange(n) * hop + (centre0 - local.frame_step / 2) * SAMPLE_RATE).astype(int)
+    width = int(round(hop))
+    idx = starts[:, None] + np.arange(width)[None, :]
+    energy = np.square(mono[np.minimum(idx, len(mono) - 1)], dtype=np.float32).mean(axis=1)
+    db = 10 * np.log10(energy + 1e-10)
+    floor, loud = np.percentile(db, 10), np.percentile(db, 95)
+    quiet = db < min(floor + settings.pause_above_floor_db, loud - settings.pause_below_speech_db)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+    pauses = np.zeros(frames, dtype=bool)
+    min_frames = int(round(settings.min_pause_seconds / local.frame_step))
+    for a, b in zip(edges[::2], edges[1::2]):
+        if b - a >= min_frames:
+            pauses[a:b] = True
+    return pauses
+
+
+def _to_result(
+    tracks: np.ndarray,
+    local: LocalActivity,
+    centroids: np.ndarray,
+    settings: EngineSettings,
+    duration: float,
+    engine: str,
+) -> DiarizationResult:
+    step = local.frame_step
+    centre0 = local.frame_start + local.frame_duration / 2
+    raw: list[tuple[float, float, int]] = []
+    for c in range(tracks.shape[1]):
+        active = np.concatenate([[False], tracks[:, c], [False]])
+        edges = np.flatnonzero(np.diff(active.astype(np.int8)))
+        for a, b in zip(edges[::2], edges[1::2]):
+            start = max(0.0, centre0 + (a - 0.5) * step)
+            end = min(duration, centre0 + (b - 0.5) * step)
+            if end - start > 1e-3:
+                raw.append((start, end, c))
+    raw = _fill_gaps(raw, settings.min_turn_gap)
+    raw.sort()
+    order: list[int] = []
+    for _, _, c in raw:
+        if c not in order:
+            order.append(c)
+    names = {c: f"SPEAKER_{i:02d}" for i, c in enumerate(order)}
+    turns = tuple(SpeakerTurn(round(s, 3), round(e, 3), names[c]) for s, e, c in raw)
+    speakers = tuple(names[c] for c in order)
+    cents = {names[c]: centroids[c].copy() for c in order}
+    speech = float(tracks.any(axis=1).sum() * step)
+    info = {"engine": engine, "duration": round(duration, 3), "speech_seconds": round(speech, 2), "speakers": len(speakers)}
+    return DiarizationResult(turns=turns, speakers=speakers, centroids=cents, info=info)
+
+
+def _fill_gaps(turns: list[tuple[float, float, int]], gap: float) -> list[tuple[float, float, int]]:
+    if gap <= 0:
+        return turns
+    out: list[tuple[float, float, int]] = []
+    for s, e, c in sorted(turns, key=lambda t: (t[2], t[0])):
+        if out and out[-1][2] == c and s - out[-1][1] < gap:
+            out[-1] = (out[-1][0], max(out[-1][1], e), c)
+        else:
+            out.append((s, e, c))
+    return out
+
+
+def with_settings(diarizer: DefaultDiarizer, **changes: Any) -> DefaultDiarizer:
+    """A diarizer sharing the loaded models with different engine settings (for tuning and benchmarks)."""
+    new = DefaultDiarizer(diarizer.device, replace(diarizer.settings, **changes))
+    new._segmentation, new._embedding = diarizer._segmentation, diarizer._embedding
+    return new

@@ -1,0 +1,81 @@
+"""Local speaker activity: segmentation-3.0 over overlapping 10 s windows (powerset output, overlap included)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .models import SegmentationModel
+
+
+@dataclass(frozen=True)
+class LocalActivity:
+    """Binarised activity of up to 3 local speakers in each window.
+
+    ``activity[w, f, k]`` is 1 when local speaker ``k`` of window ``w`` speaks in frame ``f``; windows start every
+    ``step`` seconds and the number of windows is odd, so the even-numbered ones tile the (padded) recording.
+    """
+
+    activity: np.ndarray  # (windows, frames, 3) uint8
+    step: float
+    window: float
+    frame_start: float
+    frame_duration: float
+    frame_step: float
+    duration: float
+
+    @property
+    def num_windows(self) -> int:
+        return self.activity.shape[0]
+
+    @property
+    def frames_per_step(self) -> int:
+        return int(round(self.step / self.frame_step))
+
+    def window_start(self, w: int) -> float:
+        return w * self.step
+
+    def frame_centers(self) -> np.ndarray:
+        """Centre time of each frame relative to its window start."""
+        return self.frame_start + self.frame_duration / 2 + self.frame_step * np.arange(self.activity.shape[1])
+
+
+def window_count(num_samples: int, window: int, step: int) -> int:
+    """Windows needed to cover ``num_samples``, rounded up to an odd count (the even ones must tile)."""
+    k = max(0, -(-(num_samples - window) // step))
+    if k % 2:
+        k += 1
+    return k + 1
+
+
+@torch.inference_mode()
+def local_activity(
+    audio: np.ndarray, model: SegmentationModel, *, step: float = 5.0, batch_size: int = 32
+) -> LocalActivity:
+    """Run segmentation-3.0 on windows of ``model.window_seconds`` every ``step`` s over mono 16 kHz ``audio``."""
+    rate = model.sample_rate
+    window = int(round(model.window_seconds * rate))
+    hop = int(round(step * rate))
+    if window != 2 * hop:
+        raise ValueError("the window must be twice the step so that every other window tiles the recording")
+    n_windows = window_count(len(audio), window, hop)
+    padded = np.zeros((n_windows - 1) * hop + window, dtype=np.float32)
+    padded[: len(audio)] = audio
+    source = torch.from_numpy(padded)
+    outputs = []
+    for first in range(0, n_windows, batch_size):
+        starts = range(first, min(first + batch_size, n_windows))
+        batch = torch.stack([source[w * hop : w * hop + window] for w in starts]).unsqueeze(1).to(model.device)
+        classes = model.module(batch).argmax(dim=-1)
+        outputs.append(model.powerset[classes].to(torch.uint8).cpu().numpy())
+    return LocalActivity(
+        activity=np.concatenate(outputs, axis=0),
+        step=step,
+        window=model.window_seconds,
+        frame_start=model.frame_start,
+        frame_duration=model.frame_duration,
+        frame_step=model.frame_step,
+        duration=len(audio) / rate,
+    )

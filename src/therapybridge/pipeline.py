@@ -244,18 +244,21 @@ class AudioTranscriptionPipeline:
             )
         return self.config.replace(**changes) if changes else self.config
 
-    def _new_perf_logger(self, config: PipelineConfig) -> PerformanceLogger:
+    def _new_perf_logger(self, config: PipelineConfig, source: str) -> PerformanceLogger:
         perf = config.perf
         return PerformanceLogger(
             name="AudioTranscriptionPipeline",
             output_dir=None,
-            enable_gpu_monitoring=perf.enabled and perf.gpu_monitoring,
+            # Sampling a GPU the run does not use would only create a CUDA context for nothing.
+            enable_gpu_monitoring=perf.enabled and perf.gpu_monitoring and self.device.type != "cpu",
             verbose=perf.verbose,
             sample_interval=perf.sample_interval,
+            redact_paths=perf.redact_paths,
+            source=source,
         )
 
     def _prepare(self, source: str, config: PipelineConfig) -> _Prepared:
-        perf = self._new_perf_logger(config)
+        perf = self._new_perf_logger(config, source)
         perf.start_pipeline()
         prepared = _Prepared(source=source, perf=perf)
         try:
@@ -328,7 +331,7 @@ class AudioTranscriptionPipeline:
             if config.enable_diarization:
                 diarization, turns = self._diarize(audio, config, perf, source)
         with perf.stage(STAGE_ALIGNMENT):
-            aligned = align_transcript(segments, turns, config.align, profiler=perf)
+            aligned = align_transcript(segments, turns, config.align, profiler=perf, device=self.device)
         speakers = _speakers_in_order(aligned, diarization)
         return Transcript(
             audio=AudioInfo(path=source, duration=audio.original_duration),

@@ -55,7 +55,7 @@ class EngineSettings:
     # Pauses: segmentation-3.0 bridges short pauses inside a speaker's turn; stretches at least this long whose
     # energy sits near the recording's noise floor are cut out of every speaker's turns.
     min_pause_seconds: float = 0.2
-    pause_above_floor_db: float = 10.0
+    pause_above_floor_db: float = 6.0
     pause_below_speech_db: float = 25.0
     clustering: ClusteringSettings = field(default_factory=ClusteringSettings)
 

@@ -249,8 +249,11 @@ class AudioTranscriptionPipeline:
         return PerformanceLogger(
             name="AudioTranscriptionPipeline",
             output_dir=None,
-            # Sampling a GPU the run does not use would only create a CUDA context for nothing.
-            enable_gpu_monitoring=perf.enabled and perf.gpu_monitoring and self.device.type != "cpu",
+            # Sampling a GPU that a CPU run does not use would only create a CUDA context for nothing; on a machine
+            # without one, the monitor still runs so that every report says plainly that no GPU was present.
+            enable_gpu_monitoring=perf.enabled and perf.gpu_monitoring and (
+                self.device.type != "cpu" or not _cuda_available()
+            ),
             verbose=perf.verbose,
             sample_interval=perf.sample_interval,
             redact_paths=perf.redact_paths,
@@ -524,6 +527,12 @@ def _subprocess(profiler: Any, name: str, **metadata: Any):
     from contextlib import nullcontext
 
     return nullcontext() if profiler is None else profiler.subprocess(name, **metadata)
+
+
+def _cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def _resolve(future: Future, function: Callable[..., Any], *args: Any) -> None:

@@ -4,11 +4,12 @@
 ``TimeMap`` that takes every later timestamp back to the original recording's clock.
 """
 
-from .decode import DecodedAudio, decode_audio
+from .decode import AudioStream, DecodedAudio, decode_audio
 from .preprocess import PreparedAudio, PreprocessOptions, PreprocessStep, preprocess, save_prepared
 from .timemap import TimeMap
 
 __all__ = [
+    "AudioStream",
     "DecodedAudio",
     "PreparedAudio",
     "PreprocessOptions",

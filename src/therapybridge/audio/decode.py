@@ -2,7 +2,8 @@
 
 The decoder's own float output is used where it has one (mp3, aac, vorbis and opus decode to float), and
 integer PCM is scaled to float directly, so there is never an int16 round trip. A mono downmix or a single
-channel can be taken per frame, which halves the memory a stereo recording needs.
+channel is taken per frame, which halves the memory a stereo recording needs. Decoding runs in a background
+thread (PyAV releases the GIL), handing over chunks that the caller can process on another core meanwhile.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import suppress
-from queue import Empty, Full, Queue
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty, Full, Queue
 from typing import IO, Any, Union
 
 import numpy as np
@@ -153,7 +154,9 @@ class AudioStream:
                 if isinstance(item, BaseException):
                     raise item
                 if not np.isfinite(item).all():
-                    raise InvalidAudioError(f"{self.name} contains NaN or infinite samples; re-export it as ordinary PCM audio")
+                    raise InvalidAudioError(
+                        f"{self.name} contains NaN or infinite samples; re-export it as ordinary PCM audio"
+                    )
                 self.num_samples += item.shape[-1]
                 yield item
         finally:
@@ -186,7 +189,9 @@ class AudioStream:
                         return
                     if frame.sample_rate != rate:
                         if produced or used:
-                            raise AudioDecodeError(f"{self.name}: the sample rate changes mid-stream; convert the file to a constant rate first")
+                            raise AudioDecodeError(
+                                f"{self.name}: the sample rate changes mid-stream; convert it to a constant rate first"
+                            )
                         rate = self.sample_rate = frame.sample_rate
                     n = frame.samples
                     if used + n > buffer.shape[1]:
@@ -220,11 +225,16 @@ class AudioStream:
                 f"decoding stopped early at {decoded:.2f} s ({self._stopped_early}); "
                 "the file looks truncated or damaged, so only the decoded part is used"
             )
-        elif _missing_wav_bytes(self._source) or (self._declared and self._declared - decoded > max(0.5, 0.01 * self._declared)):
-            warnings.append(f"the file ends before its header says it should (only {decoded:.2f} s decoded); it looks truncated")
+        elif _missing_wav_bytes(self._source) or self._shorter_than_declared(decoded):
+            warnings.append(
+                f"the file ends before its header says it should (only {decoded:.2f} s decoded); it looks truncated"
+            )
         for message in warnings:
             logger.warning("%s: %s", self.name, message)
         self.warnings = tuple(warnings)
+
+    def _shorter_than_declared(self, decoded: float) -> bool:
+        return bool(self._declared) and self._declared - decoded > max(0.5, 0.01 * self._declared)
 
 
 def _scaled(block: np.ndarray, scale: float | None) -> np.ndarray:
@@ -264,7 +274,8 @@ class _SampleSink:
             self._shipped.append(torch.from_numpy(block).to(self.device))
         else:
             if self.num_samples + n > self._buffer.shape[1]:
-                grown = np.empty((self._buffer.shape[0], max(2 * self._buffer.shape[1], self.num_samples + n)), dtype=np.float32)
+                size = max(2 * self._buffer.shape[1], self.num_samples + n)
+                grown = np.empty((self._buffer.shape[0], size), dtype=np.float32)
                 grown[:, : self.num_samples] = self._buffer[:, : self.num_samples]
                 self._buffer = grown
             self._buffer[:, self.num_samples : self.num_samples + n] = block
@@ -339,7 +350,9 @@ def _open(source: AudioSource, name: str) -> Any:
     except FileNotFoundError as exc:
         raise InputNotFoundError(f"{name} does not exist; check the path") from exc
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise AudioDecodeError(f"{name} is not a readable audio file ({_reason(exc)}); check the file or convert it to wav/mp3") from exc
+        raise AudioDecodeError(
+            f"{name} is not a readable audio file ({_reason(exc)}); check the file or convert it to wav/mp3"
+        ) from exc
 
 
 def _first_audio_stream(container: Any, name: str) -> Any:
@@ -354,7 +367,8 @@ def _check_channel(channel: int | None, source_channels: int, name: str) -> None
         return
     if channel < 0 or (source_channels and channel >= source_channels):
         raise ConfigurationError(
-            f"channel {channel} was requested but {name} has {source_channels} channel(s); use 0 to {source_channels - 1}"
+            f"channel {channel} was requested but {name} has {source_channels} channel(s); "
+            f"use 0 to {source_channels - 1}"
         )
 
 

@@ -222,7 +222,8 @@ def speech_from_levels(
 
 def _true_runs(mask: torch.Tensor) -> list[tuple[int, int]]:
     """``[(start, end)]`` frame indices of the runs of True in a 1-D bool tensor (end exclusive)."""
-    edges = torch.diff(mask.to(torch.int8), prepend=mask.new_zeros(1, dtype=torch.int8), append=mask.new_zeros(1, dtype=torch.int8))
+    edge = mask.new_zeros(1, dtype=torch.int8)
+    edges = torch.diff(mask.to(torch.int8), prepend=edge, append=edge)
     starts = torch.nonzero(edges == 1).flatten().tolist()
     ends = torch.nonzero(edges == -1).flatten().tolist()
     return list(zip(starts, ends))
@@ -292,7 +293,9 @@ def _silero_model():
     try:
         from silero_vad import get_speech_timestamps, load_silero_vad
     except ImportError as exc:
-        raise DependencyError("the Silero VAD needs the 'silero-vad' package; install it with pip install silero-vad") from exc
+        raise DependencyError(
+            "the Silero VAD needs the 'silero-vad' package; install it with pip install silero-vad"
+        ) from exc
     logger.info("loading the bundled Silero VAD model")
     return load_silero_vad(onnx=False), get_speech_timestamps
 
@@ -369,7 +372,7 @@ def _k_impulse_response(sample_rate: int, device: torch.device) -> torch.Tensor:
 
 
 def fft_convolve(signal: torch.Tensor, kernel: torch.Tensor, *, fft_size: int = 1 << 15) -> torch.Tensor:
-    """Causal linear convolution of a 1-D signal with a shorter kernel by overlap-add; output has the signal's length."""
+    """Causal convolution of a 1-D signal with a shorter kernel by overlap-add; the output has the signal's length."""
     n, k = signal.shape[-1], kernel.shape[-1]
     if n == 0:
         return signal
@@ -456,7 +459,9 @@ class SignalLevels:
     num_samples: int
 
 
-def measure_levels(waveform: torch.Tensor, sample_rate: int, *, frame_seconds: float = 0.02, method: str = "auto") -> SignalLevels:
+def measure_levels(
+    waveform: torch.Tensor, sample_rate: int, *, frame_seconds: float = 0.02, method: str = "auto"
+) -> SignalLevels:
     """Frame levels, gated loudness and peak of a whole 1-D signal on its own device."""
     frame_length = frame_length_for(sample_rate, frame_seconds)
     return SignalLevels(
@@ -494,7 +499,8 @@ class LevelMeter:
         started = time.perf_counter()
         self.num_samples += chunk.size
         self._peak = max(self._peak, float(np.max(np.abs(chunk))))
-        self._frame_rest = self._consume(np.concatenate((self._frame_rest, chunk)), self.frame_length, self._frame_sums, False)
+        joined = np.concatenate((self._frame_rest, chunk))
+        self._frame_rest = self._consume(joined, self.frame_length, self._frame_sums, False)
         weighted, self._state = sosfilt(self._sos, chunk, zi=self._state)
         joined = np.concatenate((self._quarter_rest, weighted.astype(np.float32)))
         self._quarter_rest = self._consume(joined, self.hop, self._energies, True)

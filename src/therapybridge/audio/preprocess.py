@@ -1,7 +1,10 @@
 """The preprocessing chain: decode → downmix → 16 kHz → find speech → cut silence → normalize, with a TimeMap.
 
-Every step runs on the chosen torch device and is timed under ``profiler.subprocess(<step>)``; the result
-records what each step did (never any audio content) for the performance report.
+Every step is timed under ``profiler.subprocess(<step>)`` and the result records what each step did (never any
+audio content) for the performance report. On an accelerator the samples go to the device as they decode and
+every step runs there as torch operations; on the CPU, resampling (soxr) and the level measurements that silence
+detection and loudness need run chunk by chunk on a second core while the decoder thread works ahead, which
+keeps the whole chain close to the cost of decoding alone.
 """
 
 from __future__ import annotations
@@ -65,7 +68,9 @@ class PreprocessOptions:
 
     def __post_init__(self) -> None:
         if not 1000 <= int(self.target_sample_rate) <= 384000:
-            raise ConfigurationError(f"target_sample_rate must be between 1000 and 384000 Hz, got {self.target_sample_rate}")
+            raise ConfigurationError(
+                f"target_sample_rate must be between 1000 and 384000 Hz, got {self.target_sample_rate}"
+            )
         if self.channel is not None and int(self.channel) < 0:
             raise ConfigurationError("channel must be a 0-based index or None for a mono downmix")
         if not self.max_pause > 0:
@@ -77,7 +82,8 @@ class PreprocessOptions:
         if self.normalize not in NORMALIZE_CHOICES:
             raise ConfigurationError(f"unknown normalize {self.normalize!r}; choose loudness, peak or none")
         if self.resample_method not in ops.RESAMPLE_METHODS:
-            raise ConfigurationError(f"unknown resample_method {self.resample_method!r}; choose one of {', '.join(ops.RESAMPLE_METHODS)}")
+            choices = ", ".join(ops.RESAMPLE_METHODS)
+            raise ConfigurationError(f"unknown resample_method {self.resample_method!r}; choose one of {choices}")
         if self.target_peak_dbfs > 0:
             raise ConfigurationError("target_peak_dbfs must be at most 0 dBFS")
 
@@ -86,7 +92,9 @@ class PreprocessOptions:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ConfigurationError(f"unknown audio option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise ConfigurationError(
+                f"unknown audio option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
         values = dict(data)
         if isinstance(values.get("normalize"), str) and values["normalize"].lower() in ("none", "off", ""):
             values["normalize"] = None
@@ -187,7 +195,8 @@ def preprocess(
         stream = AudioStream(source, channel=opts.channel, mono=opts.channel is None)
         # On the CPU, resampling and level measurement run chunk by chunk on a second core while the decoder
         # thread works on the next chunk; elsewhere the samples go to the device and the steps run there.
-        front = _StreamingFront(stream.sample_rate, opts.target_sample_rate) if target.type == "cpu" and method == "soxr" and stream.sample_rate > 0 else None
+        streamable = target.type == "cpu" and method == "soxr" and stream.sample_rate > 0
+        front = _StreamingFront(stream.sample_rate, opts.target_sample_rate) if streamable else None
         if front is not None:
             for chunk in stream:
                 front.feed(chunk[0])
@@ -226,7 +235,7 @@ def preprocess(
     with steps.run("trim", spans=len(spans)) as meta:
         trimmed = ops.cut(audio, spans)
         meta.update(removed_seconds=round((audio.shape[-1] - trimmed.shape[-1]) / rate, 3))
-    time_map = TimeMap.from_samples(spans, rate, audio.shape[-1]) if speech or opts.trim_silence else TimeMap.identity(audio.shape[-1] / rate)
+    time_map = TimeMap.from_samples(spans, rate, audio.shape[-1])
 
     trimmed = _normalize(trimmed, audio, rate, levels, opts, steps)
     del audio
@@ -310,7 +319,9 @@ def _detect(
     return speech
 
 
-def _plan(speech: tuple[tuple[int, int], ...], num_samples: int, rate: int, opts: PreprocessOptions) -> list[tuple[int, int]]:
+def _plan(
+    speech: tuple[tuple[int, int], ...], num_samples: int, rate: int, opts: PreprocessOptions
+) -> list[tuple[int, int]]:
     if not (opts.trim_silence or opts.shorten_pauses):
         return [(0, num_samples)] if num_samples else []
     if not speech and not opts.trim_silence:
@@ -352,11 +363,14 @@ def _normalize(
     return trimmed
 
 
-def _content_warnings(original_duration: float, speech: tuple[tuple[int, int], ...], opts: PreprocessOptions) -> list[str]:
+def _content_warnings(
+    original_duration: float, speech: tuple[tuple[int, int], ...], opts: PreprocessOptions
+) -> list[str]:
     if original_duration < _MIN_USEFUL_SECONDS:
         return [f"the recording is only {original_duration * 1000:.1f} ms long; there is nothing to transcribe"]
     if not speech:
-        return ["no speech was found: the recording is silent or nearly so, so the transcript will be empty"]
+        consequence = "nothing is left to transcribe" if opts.trim_silence else "expect an empty transcript"
+        return [f"no speech was found: the recording is silent or nearly so; {consequence}"]
     return []
 
 

@@ -78,7 +78,9 @@ class TimeMap:
             mapped = values + self._offsets[self._span_index(values)]
         return float(mapped) if mapped.ndim == 0 else mapped
 
-    def map_intervals(self, starts: Sequence[float] | np.ndarray, ends: Sequence[float] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def map_intervals(
+        self, starts: Sequence[float] | np.ndarray, ends: Sequence[float] | np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised :meth:`map_interval`: each (start, end) shifted by the offset of the span holding its midpoint."""
         start_arr = np.asarray(starts, dtype=np.float64)
         end_arr = np.asarray(ends, dtype=np.float64)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-ORDER = ["perf", "audio", "align", "asr", "diarization", "pipeline"]
+ORDER = ["accuracy", "perf", "audio", "align", "asr", "diarization", "pipeline"]
 
 
 def available_areas() -> list[str]:

@@ -51,10 +51,27 @@ def ours_transcribe(transcriber: Any, audio: np.ndarray) -> str:
     return " ".join(s.text.strip() for s in result.segments)
 
 
-def timed(fn: Callable[[], str]) -> tuple[float, str]:
-    started = time.perf_counter()
+def timed_ours_windows(transcriber: Any, audio: np.ndarray) -> int:
+    """How many 30 s windows our backend decodes for this audio (speech detection only, no decoding)."""
+    from therapybridge.asr.local import WINDOW_SECONDS, _pack, _speech_regions
+
+    regions = _speech_regions(audio, transcriber.options)
+    return len(_pack(regions, audio, int(WINDOW_SECONDS * 16000)))
+
+
+def bare_windows(audio: np.ndarray) -> int:
+    """How many windows faster-whisper's batched pipeline decodes with its default VAD settings."""
+    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+    regions = get_speech_timestamps(audio, VadOptions(max_speech_duration_s=30, min_silence_duration_ms=160))
+    return len(collect_chunks(audio, regions, max_duration=30)[0]) if regions else 0
+
+
+def timed(fn: Callable[[], str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds of this process (less sensitive to other load on a shared machine), and text."""
+    wall, cpu = time.perf_counter(), time.process_time()
     text = fn()
-    return time.perf_counter() - started, text
+    return time.perf_counter() - wall, time.process_time() - cpu, text
 
 
 def run(model_name: str, minutes: float, pairs: int) -> dict[str, Any]:
@@ -82,6 +99,7 @@ def run(model_name: str, minutes: float, pairs: int) -> dict[str, Any]:
     }
 
     runs: dict[str, list[float]] = {"ours": [], "bare": []}
+    cpu_runs: dict[str, list[float]] = {"ours": [], "bare": []}
     texts: dict[str, str] = {}
     sides = {
         "ours": lambda: ours_transcribe(timed_ours, long_audio),
@@ -89,12 +107,14 @@ def run(model_name: str, minutes: float, pairs: int) -> dict[str, Any]:
     }
     for pair in range(pairs):
         for side in (("ours", "bare") if pair % 2 == 0 else ("bare", "ours")):
-            seconds, text = timed(sides[side])
+            seconds, cpu_seconds, text = timed(sides[side])
             runs[side].append(seconds)
+            cpu_runs[side].append(cpu_seconds)
             texts[side] = text
-            print(f"  {side}: {seconds:.1f} s", flush=True)
+            print(f"  {side}: {seconds:.1f} s wall, {cpu_seconds:.1f} s CPU", flush=True)
 
     medians = {side: statistics.median(values) for side, values in runs.items()}
+    cpu_medians = {side: statistics.median(values) for side, values in cpu_runs.items()}
     return {
         "model": model_name,
         "compute_type": timed_ours.compute_type,
@@ -106,6 +126,10 @@ def run(model_name: str, minutes: float, pairs: int) -> dict[str, Any]:
         "runs_seconds": {side: [round(v, 3) for v in values] for side, values in runs.items()},
         "median_seconds": {side: round(v, 3) for side, v in medians.items()},
         "ratio_ours_over_bare": round(medians["ours"] / medians["bare"], 4),
+        "cpu_runs_seconds": {side: [round(v, 3) for v in values] for side, values in cpu_runs.items()},
+        "cpu_median_seconds": {side: round(v, 3) for side, v in cpu_medians.items()},
+        "cpu_ratio_ours_over_bare": round(cpu_medians["ours"] / cpu_medians["bare"], 4),
+        "windows": {"ours": timed_ours_windows(timed_ours, long_audio), "bare": bare_windows(long_audio)},
         "pair_ratios": [round(o / b, 4) for o, b in zip(runs["ours"], runs["bare"])],
         "wer_sample": {side: round(v, 4) for side, v in sample_wer.items()},
         "wer_long": {side: round(wer(long_reference, texts[side]), 4) for side in texts},
@@ -113,6 +137,7 @@ def run(model_name: str, minutes: float, pairs: int) -> dict[str, Any]:
             "platform": platform.platform(),
             "python": platform.python_version(),
             "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "load_average_after": [round(v, 2) for v in os.getloadavg()],
         },
     }
 
@@ -129,17 +154,21 @@ def markdown(result: dict[str, Any]) -> str:
             f"`{result['audio']['name']}` ({result['audio']['seconds'] / 60:.1f} min). Bare = faster-whisper "
             "`BatchedInferencePipeline` with its own VAD, same loaded model, same process; runs alternate A B B A.",
             "",
-            "| | median seconds | runs | WER sample (default settings) | WER long session |",
-            "|---|---|---|---|---|",
-            f"| therapybridge `asr.local` | {med['ours']:.1f} | {', '.join(f'{v:.1f}' for v in result['runs_seconds']['ours'])}"
-            f" | {wer_s['ours']:.3f} | {wer_l.get('ours', float('nan')):.3f} |",
-            f"| bare `BatchedInferencePipeline` | {med['bare']:.1f} | {', '.join(f'{v:.1f}' for v in result['runs_seconds']['bare'])}"
-            f" | {wer_s['bare']:.3f} | {wer_l.get('bare', float('nan')):.3f} |",
+            "| | median wall s | wall runs | median CPU s | WER sample (default settings) | WER long session |",
+            "|---|---|---|---|---|---|",
+            *(
+                f"| {label} | {med[side]:.1f} | {', '.join(f'{v:.1f}' for v in result['runs_seconds'][side])} | "
+                f"{result['cpu_median_seconds'][side]:.1f} | {wer_s[side]:.3f} | {wer_l.get(side, float('nan')):.3f} |"
+                for side, label in (("ours", "therapybridge `asr.local`"), ("bare", "bare `BatchedInferencePipeline`"))
+            ),
             "",
-            f"Ratio ours / bare (medians): **{ratio:.3f}** (target ≤ 1.0); per pair: "
+            f"Ratio ours / bare (median wall time): **{ratio:.3f}** (target ≤ 1.0); CPU time: "
+            f"**{result['cpu_ratio_ours_over_bare']:.3f}**; 30 s windows decoded: {result['windows']['ours']} vs "
+            f"{result['windows']['bare']}; per pair (wall): "
             f"{', '.join(f'{r:.3f}' for r in result['pair_ratios'])}. WER difference on the sample: "
             f"{wer_s['ours'] - wer_s['bare']:+.3f} (target ≤ +0.005). Model load (first, cold): "
-            f"{result['model_load_seconds']:.2f} s.",
+            f"{result['model_load_seconds']:.2f} s. Machine: {result['machine']['cores']} cores, load average "
+            f"{result['machine']['load_average_after'][1]:.1f} (5 min) at the end of the run.",
             "",
         ]
     )

@@ -414,7 +414,9 @@ def _describe(source: AudioSource) -> str:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    """FFmpeg's own short reason (its strerror, without the errno and the repeated path), else the first line."""
+    text = getattr(exc, "strerror", None) or str(exc).strip()
+    text = text.splitlines()[0] if text else type(exc).__name__
     return text[:160]
 
 

@@ -212,6 +212,7 @@ def speech_from_levels(
     """:func:`detect_speech` from frame levels already measured (e.g. by a :class:`LevelMeter` while decoding)."""
     if levels.numel() == 0:
         return SilenceAnalysis((), _SILENT_DB, _SILENT_DB, floor_db, frame_length)
+    levels = levels.to("cpu", torch.float32)  # one value per 20 ms: cheaper on the host than a device sync per step
     noise, reference = (float(v) for v in torch.quantile(levels.float(), levels.new_tensor([0.10, 0.95])))
     threshold = max(reference + threshold_db, noise + noise_margin_db, floor_db)
     threshold = max(min(threshold, reference - 15.0), floor_db)
@@ -392,12 +393,14 @@ def fft_convolve(signal: torch.Tensor, kernel: torch.Tensor, *, fft_size: int = 
 
 
 def quarter_energies(weighted: torch.Tensor, hop: int) -> torch.Tensor:
-    """Sums of squares over consecutive ``hop``-sample stretches (100 ms), in float64; a partial one is dropped.
+    """Sums of squares over consecutive ``hop``-sample stretches (100 ms) as a float64 CPU tensor; a partial one
+    is dropped.
 
-    float32 sums of 100 ms are exact enough (relative error ~1e-6); the gating arithmetic runs in float64.
+    float32 sums of 100 ms are exact enough (relative error ~1e-6); the few sums move to the CPU for the gating
+    arithmetic in float64, which Apple MPS lacks.
     """
     quarters = weighted.shape[-1] // hop
-    return weighted[: quarters * hop].reshape(quarters, hop).square().sum(dim=1).double()
+    return weighted[: quarters * hop].reshape(quarters, hop).square().sum(dim=1).to("cpu", torch.float64)
 
 
 def gated_loudness(energies: torch.Tensor, hop: int) -> float:

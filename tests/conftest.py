@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from tests.references import SAMPLE_WAV
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Tests never see (or write) the user's real voice profiles.
+os.environ["THERAPYBRIDGE_PROFILES_DIR"] = tempfile.mkdtemp(prefix="tb-test-profiles-")
 
 
 @pytest.fixture(scope="session")

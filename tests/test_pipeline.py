@@ -133,3 +133,32 @@ def test_word_speaker_accuracy_end_to_end(sample_transcript):
     score = score_word_speakers(sample_transcript.words, reference)
     assert score.aligned >= 0.9 * len(reference)
     assert score.accuracy >= 0.90, f"word-speaker accuracy {score.accuracy:.3f}"
+
+
+def test_enrolled_therapist_is_labelled_by_name_and_the_other_speaker_is_the_client(tmp_path, pipeline):
+    """Enroll one real voice from its own utterances, then transcribe: labels and roles reach the JSON."""
+    import numpy as np
+
+    from therapybridge import AudioTranscriptionPipeline
+    from therapybridge.roles import ProfileStore
+    from tests.badinputs import encode, sample_audio
+    from tests.references import read_stm
+
+    audio, rate = sample_audio()
+    diane = np.concatenate([audio[int(u.start * rate): int(u.end * rate)] for u in read_stm() if u.speaker == "Diane"])
+    sample = encode(tmp_path / "diane.wav", diane, rate)
+    store = ProfileStore(tmp_path / "profiles")
+    store.enroll("Dr. Diane", "therapist", [sample], device="cpu")
+
+    labelled = AudioTranscriptionPipeline(device="cpu", roles__profiles_dir=str(store.directory)).process(SAMPLE_WAV)
+    roles = {s.role: s for s in labelled.speakers}
+    assert set(roles) == {"therapist", "client"}
+    assert roles["therapist"].label == "Therapist (Dr. Diane)" and roles["client"].label == "Client"
+    assert roles["therapist"].match_score is not None
+    spans = [(u.start, u.end) for u in read_stm() if u.speaker == "Diane"]
+    in_diane = [w for w in labelled.words if any(a <= (w.start + w.end) / 2 <= b for a, b in spans)]
+    share = np.mean([w.speaker == roles["therapist"].id for w in in_diane])
+    assert share >= 0.8, f"only {share:.0%} of the enrolled speaker's words are labelled therapist"
+
+    unlabelled = AudioTranscriptionPipeline(device="cpu", roles__enabled=False).process(SAMPLE_WAV)
+    assert all(s.role is None and s.label == s.id for s in unlabelled.speakers)

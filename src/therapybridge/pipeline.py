@@ -335,7 +335,10 @@ class AudioTranscriptionPipeline:
                 diarization, turns = self._diarize(audio, config, perf, source)
         with perf.stage(STAGE_ALIGNMENT):
             aligned = align_transcript(segments, turns, config.align, profiler=perf, device=self.device)
-        speakers = _speakers_in_order(aligned, diarization)
+            speakers = _speakers_in_order(aligned, diarization)
+            if diarization is not None and config.roles.enabled and diarization.centroids:
+                with perf.subprocess("role_labelling", speakers=len(speakers)):
+                    speakers = self._label_roles(speakers, diarization, config)
         return Transcript(
             audio=AudioInfo(path=source, duration=audio.original_duration),
             language=asr.language,
@@ -343,6 +346,17 @@ class AudioTranscriptionPipeline:
             speakers=speakers,
             provenance=self._provenance(config, asr.model, asr.model_sha256, diarization),
         )
+
+    def _label_roles(
+        self, speakers: tuple[SpeakerInfo, ...], diarization: DiarizationResult, config: PipelineConfig
+    ) -> tuple[SpeakerInfo, ...]:
+        """Name the therapist (and the client) from enrolled voice profiles; neutral labels when none match."""
+        from .roles import ProfileStore, label_speakers
+
+        profiles = ProfileStore(config.roles.profiles_dir).list()
+        if not profiles:
+            return speakers
+        return label_speakers([s.id for s in speakers], diarization.centroids, profiles)
 
     def _recognise(self, audio: PreparedAudio, perf: PerformanceLogger) -> tuple[Any, tuple[Segment, ...]]:
         with perf.stage(STAGE_ASR):

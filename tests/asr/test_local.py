@@ -172,3 +172,13 @@ def test_compute_type_follows_the_device_and_can_be_overridden():
     assert FasterWhisperTranscriber({"model": "tiny.en"}, "cuda:1").device_index == 1
     assert FasterWhisperTranscriber({"model": "tiny.en", "compute_type": "float32"}, "cpu").compute_type == "float32"
     assert FasterWhisperTranscriber({"model": "tiny.en"}, "mps").device_type == "cpu"  # CTranslate2 has no MPS
+
+
+@pytest.mark.parametrize("option", ["initial_prompt", "hotwords"])
+def test_prompt_options_reach_the_decoder(tiny_en, sample_audio, option):
+    plain = text_of(tiny_en.transcribe(sample_audio, 16000))
+    prompted = FasterWhisperTranscriber({"model": "tiny.en", option: "Diane, Sheila, a Yankee in Texas."}, "cpu")
+    text = text_of(prompted.transcribe(sample_audio, 16000))
+    assert text != plain, f"{option} made no difference to the decoding"
+    assert "a Yankee in Texas." not in text  # the prompt conditions the decoder; it is not part of the transcript
+    assert wer(reference_text(), text) <= 0.25

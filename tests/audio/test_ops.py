@@ -14,7 +14,7 @@ from therapybridge import errors
 from therapybridge.audio import ops
 from tests.audio.media import sample_speech, speech_at
 
-ACCELERATORS = [d for d, ok in (("cuda", torch.cuda.is_available()), ("mps", ops.torch.backends.mps.is_available())) if ok]
+ACCELERATORS = [d for d, ok in (("cuda", torch.cuda.is_available()), ("mps", torch.backends.mps.is_available())) if ok]
 
 
 def snr_db(reference: np.ndarray, other: np.ndarray) -> float:

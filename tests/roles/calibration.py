@@ -114,18 +114,19 @@ def calibrate(device: str = "cpu", workdir: Path | None = None) -> list[Score]:
 
 
 def main() -> None:
-    results = calibrate(workdir=datagen.CACHE / "roles-calibration")
+    results = calibrate()
     table = summary(results)
+    if "--json" in sys.argv:
+        json.dump({"summary": table, "scores": [s.__dict__ for s in results]}, sys.stdout, indent=1)
+        return
     same = [s.score for s in results if s.same]
     different = [s.score for s in results if not s.same]
     for key, row in table.items():
         print(f"{key:48s} {row}")
     print(f"lowest same-voice score {min(same):.3f}, highest different-voice score {max(different):.3f}")
-    passing = [s for s in results if not s.same and s.score >= DEFAULT_THRESHOLD]
-    for s in passing:
-        print(f"different voice above the threshold: {s.profile} vs {s.session}/{s.speaker} {s.score:.3f} margin {s.margin:.3f}")
-    if "--json" in sys.argv:
-        json.dump({"summary": table, "scores": [s.__dict__ for s in results]}, sys.stdout, indent=1)
+    for s in results:
+        if not s.same and s.score >= DEFAULT_THRESHOLD:
+            print(f"different voice above the threshold: {s.profile} vs {s.session}/{s.speaker} {s.score:.3f} margin {s.margin:.3f}")
 
 
 if __name__ == "__main__":

@@ -47,11 +47,11 @@ def test_enroll_writes_private_embedding_only_file(tmp_path, therapist_clip):
     assert [p.name for p in store.list()] == ["Dr. Rivera"]
 
 
-def test_several_samples_are_averaged(tmp_path, therapist_clip):
-    half = tmp_path / "second.wav"
-    voices.espeak_clip(half, datagen.VOICES[0], voices.ENROLL_SCRIPT[::-1])
-    one, two = embed_sample(therapist_clip), embed_sample(half)
-    profile = build_profile("Dr. Rivera", "therapist", [therapist_clip, half])
+def test_several_samples_are_averaged(tmp_path):
+    first = voices.espeak_clip(tmp_path / "first.wav", datagen.VOICES[0], voices.ENROLL_SCRIPT[:2])
+    second = voices.espeak_clip(tmp_path / "second.wav", datagen.VOICES[0], voices.MORE_SCRIPT)
+    one, two = embed_sample(first), embed_sample(second)
+    profile = build_profile("Dr. Rivera", "therapist", [first, second])
     assert profile.num_samples == 2
     assert profile.speech_seconds == pytest.approx(one.speech_seconds + two.speech_seconds)
     mean = one.vector * one.speech_seconds + two.vector * two.speech_seconds

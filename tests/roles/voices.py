@@ -27,6 +27,9 @@ ENROLL_SCRIPT = (
     "I would like to start by asking what brought you here.",
     "Many people find the first appointment a little strange, and that is fine.",
     "We can go at whatever pace feels right for you.",
+)
+# More sentences, for a second enrollment sample of the same voice.
+MORE_SCRIPT = (
     "If anything I say does not fit, please tell me so.",
     "Our sessions usually last fifty minutes, once a week.",
     "Let me check that I understood you correctly.",
@@ -119,9 +122,10 @@ def sample_session(fold: int, repeats: int = 3, seed: int = 0) -> Session:
 
 
 def reference_centroids(
-    audio: np.ndarray, turns: Sequence, device: str = "cpu", piece_seconds: float = 4.0
+    audio: np.ndarray, turns: Sequence, device: str = "cpu", piece_seconds: float = 4.0, max_seconds: float = 60.0
 ) -> dict[str, np.ndarray]:
-    """Each reference speaker's centroid: the mean CAM++ embedding of ~4 s pieces of their own turns."""
+    """Each reference speaker's centroid: the mean CAM++ embedding of ~4 s pieces of their own turns (the first
+    ``max_seconds`` of their speech, which keeps the cost bounded)."""
     from therapybridge.roles.enroll import embed_pieces
 
     by_speaker: dict[str, list[np.ndarray]] = {}
@@ -130,7 +134,7 @@ def reference_centroids(
     centroids = {}
     size = int(piece_seconds * SAMPLE_RATE)
     for speaker, clips in by_speaker.items():
-        speech = np.concatenate(clips)
+        speech = np.concatenate(clips)[: int(max_seconds * SAMPLE_RATE)]
         count = max(1, round(len(speech) / size))
         edges = np.linspace(0, len(speech), count + 1).astype(int)
         pieces = [speech[a:b] for a, b in zip(edges, edges[1:]) if b - a >= SAMPLE_RATE]

@@ -4,7 +4,7 @@ Each speaker's centroid (the diarizer's mean CAM++ embedding) is compared with e
 similarity. A speaker-profile pair is eligible when its similarity reaches ``DEFAULT_THRESHOLD`` (0.72) *and*
 beats the profile's similarity to every other speaker of the session by ``DEFAULT_MARGIN`` (0.09): the session's
 other voices serve as impostors, which matters because raw CAM++ similarities share a large common component
-(two different synthetic voices reach 0.82). Speakers and profiles are then paired one-to-one by the assignment
+(two different synthetic voices reach 0.81). Speakers and profiles are then paired one-to-one by the assignment
 that maximises the total similarity over eligible pairs (Hungarian).
 
 Calibration (``python -m tests.roles.calibration``; asserted by ``tests/roles/test_calibration.py``): profiles
@@ -15,19 +15,20 @@ another speaker of the same session.
 ===============================================  =====  ===============  ================
 pairs                                            n      score min - max  margin min - max
 ===============================================  =====  ===============  ================
-same voice, espeak-ng (3 session voices)             5  0.968 - 0.986    0.235 - 0.288
+same voice, espeak-ng (3 session voices)             5  0.957 - 0.981    0.248 - 0.278
 same voice, real (Diane, Sheila; 2 folds)            4  0.782 - 0.856    0.124 - 0.340
-different voice, espeak profile, espeak session     30  0.461 - 0.823    -0.412 - 0.116
-different voice, espeak profile, real session       28  0.269 - 0.445    -0.068 - 0.068
+different voice, espeak profile, espeak session     30  0.472 - 0.808    -0.401 - 0.114
+different voice, espeak profile, real session       28  0.268 - 0.446    -0.075 - 0.075
 different voice, real profile, espeak session       20  0.289 - 0.391    -0.073 - 0.064
 different voice, real profile, real session          4  0.482 - 0.658    -0.340 - -0.124
 ===============================================  =====  ===============  ================
 
-No single threshold separates the kinds (lowest same-voice 0.782 < highest different-voice 0.823), the pair of
-rules does: every different-voice pair at or above 0.72 has a margin of at most 0.054, every same-voice pair
-has 0.124 or more; the one different pair with a margin above 0.09 (0.116) scores 0.673. 0.72 and 0.09 sit in
-the middle of those gaps. The same espeak voice with only its pitch changed scores 0.96 (CAM++ hears timbre,
-not pitch), so the calibration's unseen voices differ in base voice or variant.
+No single threshold separates the kinds (lowest same-voice 0.782 < highest different-voice 0.808), the pair of
+rules does: every different-voice pair at or above 0.72 has a margin of at most 0.042, every same-voice pair
+has 0.124 or more; the different pairs with a margin of 0.09 or more score at most 0.670, every same-voice
+pair 0.782 or more. 0.72 and 0.09 sit inside both gaps. The same espeak voice with only its pitch changed
+scores 0.96 (CAM++ hears timbre, not pitch), so the calibration's unseen voices differ in base voice or variant.
+Real same-voice scores rest on 3-9 s enrollments of phone audio; longer, cleaner enrollments score higher.
 """
 
 from __future__ import annotations

@@ -142,3 +142,24 @@ def test_session_without_the_enrolled_therapist_names_no_therapist(
     for session, profiles in cases:
         speakers = _roles(session, profiles)
         assert all(s.role is None for s in speakers), [(p.name, s) for p in profiles for s in speakers]
+
+
+def test_label_with_options_reads_the_named_store(tmp_path, monkeypatch):
+    from therapybridge.config import RoleOptions
+    from therapybridge.errors import ProfileError
+    from therapybridge.roles import ProfileStore, label_with_options
+
+    voice = RNG.standard_normal(192)
+    centroids = {"SPEAKER_00": _near(voice, 0.93), "SPEAKER_01": _near(voice, 0.2)}
+    store = ProfileStore(tmp_path / "store")
+    store.save(_profile("Dr. Rivera", "therapist", voice))
+    named = label_with_options(list(centroids), centroids, RoleOptions(profiles_dir=str(store.directory)))
+    assert [s.role for s in named] == ["therapist", "client"]
+    off = label_with_options(list(centroids), centroids, {"enabled": False, "profiles_dir": str(store.directory)})
+    assert [(s.label, s.role) for s in off] == [("SPEAKER_00", None), ("SPEAKER_01", None)]
+
+    (store.directory / "broken.json").write_text("{")
+    with pytest.raises(ProfileError, match="damaged"):
+        label_with_options(list(centroids), centroids, RoleOptions(profiles_dir=str(store.directory)))
+    monkeypatch.setenv("THERAPYBRIDGE_PROFILES_DIR", str(store.directory))  # the default store, damaged
+    assert [s.role for s in label_with_options(list(centroids), centroids, None)] == [None, None]

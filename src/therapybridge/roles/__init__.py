@@ -11,10 +11,11 @@ Profiles hold embeddings only, never audio; see :mod:`therapybridge.roles.store`
 """
 
 from .enroll import build_profile, embed_sample, embedding_model_id
-from .labelling import DEFAULT_THRESHOLD, label_speakers, match_profiles, similarity_matrix
+from .labelling import DEFAULT_MARGIN, DEFAULT_THRESHOLD, label_speakers, label_with_options, match_profiles, similarity_matrix
 from .store import ROLES, Profile, ProfileStore, default_profiles_dir
 
 __all__ = [
+    "DEFAULT_MARGIN",
     "DEFAULT_THRESHOLD",
     "ROLES",
     "Profile",
@@ -24,6 +25,7 @@ __all__ = [
     "embed_sample",
     "embedding_model_id",
     "label_speakers",
+    "label_with_options",
     "match_profiles",
     "similarity_matrix",
 ]

@@ -143,3 +143,32 @@ def label_speakers(
             infos.append(SpeakerInfo(speaker, speaker, None, None))
     logger.info("matched %d of %d speakers to %d enrolled profiles", len(matched), len(ids), len(profiles))
     return tuple(infos)
+
+
+def label_with_options(
+    speaker_ids: Sequence[str], centroids: Mapping[str, np.ndarray], options: object = None
+) -> tuple[SpeakerInfo, ...]:
+    """What the pipeline calls after diarization: ``label_speakers`` against the store ``options`` names.
+
+    ``options`` is a ``RoleOptions`` (or a dict of its fields, or None for the defaults). With ``enabled`` false
+    every speaker keeps a neutral label. A damaged or unreadable default store is logged and ignored, so a bad
+    profile never costs a transcript; a store the user named explicitly raises :class:`ProfileError`.
+    """
+    from ..config import RoleOptions
+    from ..errors import ProfileError
+
+    if options is None:
+        options = RoleOptions()
+    elif isinstance(options, Mapping):
+        options = RoleOptions(**options)
+    if not options.enabled:
+        return tuple(SpeakerInfo(s, s, None, None) for s in dict.fromkeys(speaker_ids))
+    store = ProfileStore(options.profiles_dir)
+    try:
+        profiles = store.list()
+    except ProfileError as exc:
+        if options.profiles_dir is not None:
+            raise
+        logger.warning("voice profiles not used: %s", exc)
+        profiles = ()
+    return label_speakers(speaker_ids, centroids, profiles)

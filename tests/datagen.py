@@ -144,7 +144,7 @@ def read_rttm(path: Path) -> list[Turn]:
         parts = line.split()
         if len(parts) >= 8 and parts[0] == "SPEAKER":
             start, dur = float(parts[3]), float(parts[4])
-            turns.append(Turn(start, start + dur, parts[7]))
+            turns.append(Turn(start, round(start + dur, 3), parts[7]))
     return turns
 
 

@@ -40,12 +40,20 @@ def _frame_db(x: np.ndarray, sample_rate: int) -> np.ndarray:
     return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=2) + 1e-10)
 
 
-def _channel_activity(db: np.ndarray) -> np.ndarray:
-    """(channels, frames) bool: the channel is clearly above its noise floor and dominates the others."""
-    floor = np.percentile(db, 10, axis=1, keepdims=True)
-    loud = db > floor + SPEECH_ABOVE_FLOOR_DB
+def _louder_than_others(db: np.ndarray, margin: float) -> np.ndarray:
     others = np.stack([np.delete(db, c, axis=0).max(axis=0) for c in range(db.shape[0])])
-    return loud & (db > others + DOMINANCE_DB)
+    return db > others + margin
+
+
+def _loud(db: np.ndarray) -> np.ndarray:
+    floor = np.percentile(db, 10, axis=1, keepdims=True)
+    return db > floor + SPEECH_ABOVE_FLOOR_DB
+
+
+def _channel_activity(db: np.ndarray) -> np.ndarray:
+    """(channels, frames) bool: the channel is clearly above its noise floor and not just another channel's
+    bleed (which sits far below the channel it comes from); both sides count when they talk at once."""
+    return _loud(db) & _louder_than_others(db, -DOMINANCE_DB)
 
 
 def _smooth(active: np.ndarray, min_on: int, max_gap: int) -> np.ndarray:
@@ -95,11 +103,11 @@ def channel_speaker_hint(channels, sample_rate: int = 16000) -> bool:
     except InvalidAudioError:
         return False
     db = _frame_db(x, sample_rate)
-    floor = np.percentile(db, 10, axis=1, keepdims=True)
-    speech = (db > floor + SPEECH_ABOVE_FLOOR_DB).any(axis=0)
+    loud = _loud(db)
+    speech = loud.any(axis=0)
     if speech.sum() < int(2.0 / FRAME_SECONDS):
         return False
-    dominant = _channel_activity(db)[:, speech]
+    dominant = (loud & _louder_than_others(db, DOMINANCE_DB))[:, speech]
     shares = dominant.mean(axis=1)
     separated = dominant.any(axis=0).mean()
     return bool(separated >= 0.5 and np.sort(shares)[-2] >= 0.1)

@@ -14,8 +14,9 @@ SAMPLE_RATE = 16000
 FBANK_SHIFT = 0.010
 FBANK_LENGTH = 0.025
 # Cyclic padding to the longest sequence of a batch costs compute; batches therefore hold sequences of similar
-# length (sorted) and at most this many feature frames in total.
-MAX_BATCH_FRAMES = 40_000
+# length (sorted) and at most this many feature frames in total (CAM++'s 2-D front end keeps 32 x 80 floats per
+# frame, so this bounds activation memory to about 100 MB; larger CPU batches are not faster).
+MAX_BATCH_FRAMES = 8_000
 
 
 def fbank(audio: np.ndarray) -> np.ndarray:

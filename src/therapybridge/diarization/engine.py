@@ -366,8 +366,11 @@ def _pauses(mono: np.ndarray, local: LocalActivity, frames: int, settings: Engin
         return np.zeros(frames, dtype=bool)
     starts = (np.arange(n) * hop + (centre0 - local.frame_step / 2) * SAMPLE_RATE).astype(int)
     width = int(round(hop))
-    idx = starts[:, None] + np.arange(width)[None, :]
-    energy = np.square(mono[np.minimum(idx, len(mono) - 1)], dtype=np.float32).mean(axis=1)
+    energy = np.empty(n, dtype=np.float32)
+    block = 4096  # frames per gather, so the index matrix stays small on long recordings
+    for first in range(0, n, block):
+        idx = starts[first : first + block, None] + np.arange(width)[None, :]
+        energy[first : first + block] = np.square(mono[np.minimum(idx, len(mono) - 1)]).mean(axis=1)
     db = 10 * np.log10(energy + 1e-10)
     floor, loud = np.percentile(db, 10), np.percentile(db, 95)
     quiet = db < min(floor + settings.pause_above_floor_db, loud - settings.pause_below_speech_db)

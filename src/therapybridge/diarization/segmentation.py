@@ -52,7 +52,7 @@ def window_count(num_samples: int, window: int, step: int) -> int:
 
 @torch.inference_mode()
 def local_activity(
-    audio: np.ndarray, model: SegmentationModel, *, step: float = 5.0, batch_size: int = 32
+    audio: np.ndarray, model: SegmentationModel, *, step: float = 5.0, batch_size: int = 16
 ) -> LocalActivity:
     """Run segmentation-3.0 on windows of ``model.window_seconds`` every ``step`` s over mono 16 kHz ``audio``."""
     rate = model.sample_rate

@@ -1,0 +1,245 @@
+"""Diarization benchmark: accuracy against senko 0.2.2 on the same files, speed on a 23-minute session, 2-hour RSS.
+
+    python -m benchmarks.bench_diarization [--skip-long] [--repeats N]
+
+Cases (all from ``tests/datagen.py``): the 30 s pyannote sample, a 23-minute two-speaker session re-sequenced from
+its real voices (also encoded as a 44.1 kHz stereo 128 kbps mp3, which is what gets decoded for the speed run), and
+espeak-ng dialogues with 2 and 3 voices. DER is pyannote.metrics' with no collar and overlap scored. Speed: our
+default engine and senko's own ``Diarizer`` (its CPU path) on the same 23-minute recording in this process; the
+ratio is ours / senko's. Peak RSS of a 2-hour recording is measured in a fresh subprocess (``ru_maxrss``).
+Writes ``benchmarks/results/diarization.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+sys.path.insert(0, str(ROOT))
+
+from tests.datagen import (  # noqa: E402
+    SAMPLE_RTTM,
+    SAMPLE_WAV,
+    Turn,
+    espeak_dialogue,
+    mix_long_recording,
+    read_rttm,
+    read_wav,
+    session_mp3,
+)
+
+
+def der(reference, turns, duration: float) -> dict:
+    from pyannote.core import Annotation, Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    ref, hyp = Annotation(), Annotation()
+    for i, t in enumerate(reference):
+        ref[Segment(t.start, t.end), i] = t.speaker
+    for i, (s, e, spk) in enumerate(turns):
+        hyp[Segment(s, e), i] = spk
+    metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
+    detail = metric(ref, hyp, uem=Timeline([Segment(0.0, duration)]), detailed=True)
+    total = detail["total"] or 1.0
+    return {
+        "der": round(detail["diarization error rate"], 4),
+        "missed": round(detail["missed detection"] / total, 4),
+        "false_alarm": round(detail["false alarm"] / total, 4),
+        "confusion": round(detail["confusion"] / total, 4),
+    }
+
+
+def decode_mp3(path: Path) -> np.ndarray:
+    import av
+
+    chunks = []
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
+        for frame in container.decode(audio=0):
+            for out in resampler.resample(frame):
+                chunks.append(out.to_ndarray().reshape(-1))
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def ours(diarizer, audio: np.ndarray, num_speakers: int | None = None):
+    from therapybridge.diarization import DiarizationOptions
+
+    started = time.perf_counter()
+    result = diarizer.diarize(audio, 16000, DiarizationOptions(num_speakers=num_speakers))
+    elapsed = time.perf_counter() - started
+    return [(t.start, t.end, t.speaker) for t in result.turns], result.num_speakers, elapsed
+
+
+def senko_run(senko, wav: Path):
+    started = time.perf_counter()
+    result = senko.diarize(str(wav), generate_colors=False) or {}
+    elapsed = time.perf_counter() - started
+    turns = [(t["start"], t["end"], t["speaker"]) for t in result.get("merged_segments", [])]
+    return turns, len({t[2] for t in turns}), elapsed
+
+
+def rss_child(wav: str) -> None:
+    """Diarize ``wav`` and print peak RSS (run in a fresh process)."""
+    import torch
+
+    from therapybridge.diarization import load_diarizer
+
+    audio, _ = read_wav(Path(wav))
+    diarizer = load_diarizer("default", torch.device("cpu"))
+    started = time.perf_counter()
+    result = diarizer.diarize(audio, 16000)
+    elapsed = time.perf_counter() - started
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    turns = [(t.start, t.end, t.speaker) for t in result.turns]
+    print(json.dumps({"peak_rss_mb": round(peak_kb / 1024, 1), "seconds": round(elapsed, 1),
+                      "speakers": result.num_speakers, "turns": turns}))
+
+
+def long_recording(hours: float) -> dict:
+    long = mix_long_recording(hours=hours)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_diarization", "--rss-child", str(long.wav)],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    payload = json.loads(proc.stdout.strip().splitlines()[-1])
+    turns = payload.pop("turns")
+    payload.update(der(long.turns, turns, long.duration))
+    payload["audio_minutes"] = round(long.duration / 60, 1)
+    return payload
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-long", action="store_true", help="skip the 2-hour peak-RSS run")
+    parser.add_argument("--repeats", type=int, default=1, help="speed runs of each engine on the 23-minute file")
+    parser.add_argument("--rss-child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.rss_child:
+        rss_child(args.rss_child)
+        return 0
+
+    import torch
+    from senko import Diarizer as SenkoDiarizer
+
+    from therapybridge.diarization import load_diarizer
+
+    diarizer = load_diarizer("default", torch.device("cpu"))
+    started = time.perf_counter()
+    diarizer.load()
+    load_seconds = time.perf_counter() - started
+    senko = SenkoDiarizer(device="cpu", warmup=True, quiet=True)
+
+    mp3, session = session_mp3(minutes=23.0)
+    cases = [
+        ("pyannote sample (30 s)", SAMPLE_WAV, read_rttm(SAMPLE_RTTM), 2, None),
+        (f"real-voice session ({session.duration / 60:.0f} min)", session.wav, session.turns, 2, mp3),
+    ]
+    for n in (2, 3):
+        d = espeak_dialogue(n_speakers=n, minutes=3.0)
+        cases.append((f"espeak-ng {n} voices ({d.duration / 60:.0f} min)", d.wav, d.turns, n, None))
+
+    rows, speed = [], {"ours_s": [], "senko_s": []}
+    for name, wav, reference, true_count, encoded in cases:
+        audio = decode_mp3(encoded) if encoded is not None else read_wav(wav)[0]
+        duration = len(audio) / 16000
+        row = {"case": name, "speakers": true_count, "minutes": round(duration / 60, 2)}
+        turns, found, elapsed = ours(diarizer, audio)
+        row["ours"] = {**der(reference, turns, duration), "found": found, "seconds": round(elapsed, 2)}
+        turns, found, _ = ours(diarizer, audio, num_speakers=true_count)
+        row["ours_forced"] = {**der(reference, turns, duration), "found": found}
+        turns, found, senko_elapsed = senko_run(senko, wav)
+        row["senko"] = {**der(reference, turns, duration), "found": found, "seconds": round(senko_elapsed, 2)}
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+        if encoded is not None:
+            speed["ours_s"].append(elapsed)
+            speed["senko_s"].append(senko_elapsed)
+            for _ in range(args.repeats - 1):
+                speed["ours_s"].append(ours(diarizer, audio)[2])
+                speed["senko_s"].append(senko_run(senko, wav)[2])
+            speed["audio_minutes"] = round(duration / 60, 2)
+
+    speed["ours_median_s"] = round(statistics.median(speed["ours_s"]), 2)
+    speed["senko_median_s"] = round(statistics.median(speed["senko_s"]), 2)
+    speed["ratio"] = round(speed["ours_median_s"] / speed["senko_median_s"], 3)
+    speed["model_loading_s"] = round(load_seconds, 2)
+    long = None if args.skip_long else long_recording(2.0)
+
+    machine = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+               "torch_threads": torch.get_num_threads(), "loadavg": os.getloadavg()}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "diarization.json").write_text(
+        json.dumps({"cases": rows, "speed": speed, "long_recording": long, "machine": machine}, indent=2)
+    )
+    (RESULTS / "diarization.md").write_text(markdown(rows, speed, long, machine))
+    print((RESULTS / "diarization.md").read_text())
+    return 0
+
+
+def markdown(rows, speed, long, machine) -> str:
+    lines = [
+        "## Speaker diarization",
+        "",
+        "DER from pyannote.metrics, no collar, overlap scored (lower is better); `found` is the number of speakers "
+        "reported without a hint. Same files, same process: our default engine (segmentation-3.0 + CAM++ "
+        "+ clustering) and senko 0.2.2's `Diarizer` (CPU).",
+        "",
+        "| case | speakers | ours DER | ours found | ours DER, count given | senko DER | senko found |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['case']} | {r['speakers']} | {r['ours']['der']:.3f} | {r['ours']['found']} | "
+            f"{r['ours_forced']['der']:.3f} | {r['senko']['der']:.3f} | {r['senko']['found']} |"
+        )
+    lines += [
+        "",
+        "Our DER split into missed speech / false alarm / confusion (shares of reference speech):",
+        "",
+        "| case | missed | false alarm | confusion |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        o = r["ours"]
+        lines.append(f"| {r['case']} | {o['missed']:.3f} | {o['false_alarm']:.3f} | {o['confusion']:.3f} |")
+    lines += [
+        "",
+        f"Speed on the {speed['audio_minutes']:.0f}-minute session (decoded from a 44.1 kHz stereo 128 kbps mp3; "
+        f"median of {len(speed['ours_s'])} run(s), {machine['cpus']} CPUs, load average "
+        f"{machine['loadavg'][0]:.1f} at the end):",
+        "",
+        "| engine | seconds | × real time | ratio to senko |",
+        "|---|---|---|---|",
+        f"| ours (default) | {speed['ours_median_s']:.1f} | {speed['audio_minutes'] * 60 / speed['ours_median_s']:.0f} | "
+        f"{speed['ratio']:.2f} |",
+        f"| senko 0.2.2 `Diarizer` | {speed['senko_median_s']:.1f} | "
+        f"{speed['audio_minutes'] * 60 / speed['senko_median_s']:.0f} | 1.00 |",
+        "",
+        f"Model loading (once per process): {speed['model_loading_s']:.1f} s.",
+    ]
+    if long:
+        lines += [
+            "",
+            f"Long recording ({long['audio_minutes']:.0f} min, real voices, fresh process): peak RSS "
+            f"{long['peak_rss_mb']:.0f} MB, {long['seconds']:.0f} s, {long['speakers']} speakers found, "
+            f"DER {long['der']:.3f}.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

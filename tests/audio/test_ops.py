@@ -146,7 +146,14 @@ def test_plan_shortens_long_pauses_and_trims_edges():
 def test_cut_concatenates_kept_spans():
     audio = torch.arange(10.0)
     assert torch.equal(ops.cut(audio, [(1, 3), (6, 8)]), torch.tensor([1.0, 2.0, 6.0, 7.0]))
+    assert torch.equal(audio, torch.arange(10.0))
     assert ops.cut(audio, []).shape == (0,)
+    assert torch.equal(ops.cut(torch.stack([audio, -audio]), [(0, 2), (8, 10)])[1], torch.tensor([-0.0, -1.0, -8.0, -9.0]))
+    # In place: overlapping moves (span 2 lands where span 1 was) come out right, in the same memory.
+    long = torch.arange(100.0)
+    expected = torch.cat([long[5:40], long[42:90], long[95:]])
+    moved = ops.cut(long, [(5, 40), (42, 90), (95, 100)], in_place=True)
+    assert torch.equal(moved, expected) and moved.data_ptr() == long.data_ptr()
 
 
 # ------------------------------------------------------------------ loudness

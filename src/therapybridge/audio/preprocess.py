@@ -196,9 +196,11 @@ def preprocess(
         # On the CPU, resampling and level measurement run chunk by chunk on a second core while the decoder
         # thread works on the next chunk; elsewhere the samples go to the device and the steps run there.
         streamable = target.type == "cpu" and method == "soxr" and stream.sample_rate > 0
-        front = _StreamingFront(stream.sample_rate, opts.target_sample_rate) if streamable else None
+        front = _StreamingFront(stream.sample_rate, opts.target_sample_rate, stream.capacity_hint) if streamable else None
         if front is not None:
             for chunk in stream:
+                if front.source_rate != stream.sample_rate:  # e.g. HE-AAC: the first frame corrects the header
+                    front = _StreamingFront(stream.sample_rate, opts.target_sample_rate, stream.capacity_hint)
                 front.feed(chunk[0])
         else:
             decoded = read_all(stream, target)
@@ -233,7 +235,8 @@ def preprocess(
     speech = _detect(audio, rate, levels, opts, steps, overlapped=front.level_seconds if front is not None else None)
     spans = _plan(speech, audio.shape[-1], rate, opts)
     with steps.run("trim", spans=len(spans)) as meta:
-        trimmed = ops.cut(audio, spans)
+        # The streamed path measured everything it needs already, so the cut may reuse the audio's memory.
+        trimmed = ops.cut(audio, spans, in_place=levels is not None)
         meta.update(removed_seconds=round((audio.shape[-1] - trimmed.shape[-1]) / rate, 3))
     time_map = TimeMap.from_samples(spans, rate, audio.shape[-1])
 
@@ -255,8 +258,13 @@ def preprocess(
 class _StreamingFront:
     """Resamples (soxr) and measures levels chunk by chunk while the file decodes (the CPU path)."""
 
-    def __init__(self, source_rate: int, target_rate: int) -> None:
-        self._resampler = ops.StreamResampler(source_rate, target_rate) if source_rate != target_rate else None
+    def __init__(self, source_rate: int, target_rate: int, source_capacity: int) -> None:
+        self.source_rate = source_rate
+        self._resampler = (
+            ops.StreamResampler(source_rate, target_rate, capacity=source_capacity * target_rate // source_rate + 1024)
+            if source_rate != target_rate
+            else None
+        )
         self._meter = ops.LevelMeter(target_rate)
         self._pieces: list[np.ndarray] = []
 

@@ -16,10 +16,10 @@ class ClusteringSettings:
     # Two clusters are different speakers when the cosine of their mean embeddings, normalised by how consistent
     # each cluster is inside (cos of means = cross similarity / sqrt(within_a * within_b)), stays below this.
     # Different people score 0.6-0.8 with CAM++; one speaker split in two scores about 1.
-    same_speaker_ratio: float = 0.88
+    same_speaker_ratio: float = 0.82
     max_speakers: int = 8  # estimated counts are searched up to this many
     reliable_seconds: float = 2.0  # embeddings from at least this much speech define the clusters
-    min_cluster_share: float = 0.04  # clusters holding less speech than this share are folded into others
+    min_cluster_share: float = 0.08  # clusters holding less speech than this share are folded into others
     min_cluster_seconds: float = 6.0
     refine_iterations: int = 2
 

@@ -351,12 +351,9 @@ class AudioTranscriptionPipeline:
         self, speakers: tuple[SpeakerInfo, ...], diarization: DiarizationResult, config: PipelineConfig
     ) -> tuple[SpeakerInfo, ...]:
         """Name the therapist (and the client) from enrolled voice profiles; neutral labels when none match."""
-        from .roles import ProfileStore, label_speakers
+        from .roles.labelling import label_with_options
 
-        profiles = ProfileStore(config.roles.profiles_dir).list()
-        if not profiles:
-            return speakers
-        return label_speakers([s.id for s in speakers], diarization.centroids, profiles)
+        return label_with_options([s.id for s in speakers], diarization.centroids, config.roles)
 
     def _recognise(self, audio: PreparedAudio, perf: PerformanceLogger) -> tuple[Any, tuple[Segment, ...]]:
         with perf.stage(STAGE_ASR):

@@ -155,6 +155,7 @@ def test_label_with_options_reads_the_named_store(tmp_path, monkeypatch):
     store.save(_profile("Dr. Rivera", "therapist", voice))
     named = label_with_options(list(centroids), centroids, RoleOptions(profiles_dir=str(store.directory)))
     assert [s.role for s in named] == ["therapist", "client"]
+    assert label_speakers(list(centroids), centroids, store) == named  # a store works as the profile source too
     off = label_with_options(list(centroids), centroids, {"enabled": False, "profiles_dir": str(store.directory)})
     assert [(s.label, s.role) for s in off] == [("SPEAKER_00", None), ("SPEAKER_01", None)]
 

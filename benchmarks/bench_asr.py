@@ -74,7 +74,7 @@ def timed(fn: Callable[[], str]) -> tuple[float, float, str]:
     return time.perf_counter() - wall, time.process_time() - cpu, text
 
 
-def run(model_name: str, minutes: float, pairs: int) -> dict[str, Any]:
+def run(model_name: str, minutes: float, pairs: int, bare_first: bool = False) -> dict[str, Any]:
     from therapybridge.asr import TranscribeOptions
     from therapybridge.asr.local import FasterWhisperTranscriber
 
@@ -106,7 +106,7 @@ def run(model_name: str, minutes: float, pairs: int) -> dict[str, Any]:
         "bare": lambda: bare_transcribe(model, long_audio, "en"),
     }
     for pair in range(pairs):
-        for side in (("ours", "bare") if pair % 2 == 0 else ("bare", "ours")):
+        for side in (("ours", "bare") if (pair + bare_first) % 2 == 0 else ("bare", "ours")):
             seconds, cpu_seconds, text = timed(sides[side])
             runs[side].append(seconds)
             cpu_runs[side].append(cpu_seconds)
@@ -117,6 +117,7 @@ def run(model_name: str, minutes: float, pairs: int) -> dict[str, Any]:
     cpu_medians = {side: statistics.median(values) for side, values in cpu_runs.items()}
     return {
         "model": model_name,
+        "bare_first": bare_first,
         "compute_type": timed_ours.compute_type,
         "cpu_threads": timed_ours.cpu_threads,
         "batch_size": BATCH_SIZE,
@@ -152,7 +153,8 @@ def markdown(result: dict[str, Any]) -> str:
             f"Model `{result['model']}` ({result['compute_type']}, {result['cpu_threads']} CPU threads), batch "
             f"{result['batch_size']}, beam {result['beam_size']}, language `en`, word timestamps; audio "
             f"`{result['audio']['name']}` ({result['audio']['seconds'] / 60:.1f} min). Bare = faster-whisper "
-            "`BatchedInferencePipeline` with its own VAD, same loaded model, same process; runs alternate A B B A.",
+            "`BatchedInferencePipeline` with its own VAD, same loaded model, same process; runs alternate "
+            f"{'B A A B' if result['bare_first'] else 'A B B A'}.",
             "",
             "| | median wall s | wall runs | median CPU s | WER sample (default settings) | WER long session |",
             "|---|---|---|---|---|---|",
@@ -179,9 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="base")
     parser.add_argument("--minutes", type=float, default=23.0)
     parser.add_argument("--pairs", type=int, default=2)
+    parser.add_argument("--bare-first", action="store_true", help="order B A A B instead of A B B A")
     parser.add_argument("--no-write", action="store_true", help="print the results without writing them")
     args = parser.parse_args(argv)
-    result = run(args.model, args.minutes, args.pairs)
+    result = run(args.model, args.minutes, args.pairs, args.bare_first)
     text = markdown(result)
     print(text)
     if not args.no_write:

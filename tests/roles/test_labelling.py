@@ -109,8 +109,9 @@ def _accuracies(diarized, speakers, expected) -> tuple[float, float]:
 def test_two_speaker_espeak_dialogue_roles(espeak2, therapist_profile):
     speakers = _roles(espeak2, [therapist_profile])
     assert sorted(s.role for s in speakers) == ["client", "therapist"]
-    accuracy, _ = _accuracies(espeak2, speakers, {"Therapist": "therapist", "Client": "client"})
+    accuracy, end_to_end = _accuracies(espeak2, speakers, {"Therapist": "therapist", "Client": "client"})
     assert accuracy >= 0.95, accuracy
+    assert end_to_end >= 0.95, end_to_end
 
 
 def test_three_speaker_espeak_dialogue_roles(espeak3, therapist_profile):
@@ -118,12 +119,15 @@ def test_three_speaker_espeak_dialogue_roles(espeak3, therapist_profile):
     speakers = _roles(espeak3, [therapist_profile])
     assert sorted(str(s.role) for s in speakers) == ["None", "None", "therapist"]
     expected = {"Therapist": "therapist", "Client": None, "Partner": None}
-    accuracy, _ = _accuracies(espeak3, speakers, expected)
+    accuracy, end_to_end = _accuracies(espeak3, speakers, expected)
     assert accuracy >= 0.95, accuracy
+    assert end_to_end >= 0.95, end_to_end
 
 
 def test_real_voice_session_roles(real_session, diane_profile):
     speakers = _roles(real_session, [diane_profile])
+    # End to end this 40 s session is bounded by the engine's turns and by reference words spread evenly over
+    # utterances that hold pauses and backchannels, so only the labelling itself is held to 0.95 here.
     accuracy, _ = _accuracies(real_session, speakers, {"Diane": "therapist", "Sheila": "client"})
     assert accuracy >= 0.95, accuracy
     therapist = next(s for s in speakers if s.role == "therapist")

@@ -48,6 +48,9 @@ def write_outputs(transcript: Transcript, out_dir: str | Path, stem: str, format
     """Write ``out_dir/<stem>.<ext>`` for every format, atomically and all-or-nothing; the paths written."""
     names = list(dict.fromkeys(f.strip().lower() for f in formats))
     writers = {name: get_writer(name) for name in names}
+    if isinstance(writers.get("html"), HtmlWriter):
+        # The page refers to the recording by a path relative to where the page itself is written.
+        writers["html"] = HtmlWriter(output_dir=out_dir)
     return _write_outputs(transcript, out_dir, stem, names, writers=writers)
 
 

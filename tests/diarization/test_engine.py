@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.datagen import espeak_dialogue
 from therapybridge.diarization import DiarizationOptions, DiarizationResult, embed_speech, load_diarizer
 from therapybridge.errors import ConfigurationError, InvalidAudioError
 
@@ -45,9 +46,9 @@ def test_forced_count_is_honoured(diarizer, sample):
 
 
 @pytest.mark.slow
-def test_bounds_are_honoured(diarizer, espeak_case):
-    dialogue, _ = espeak_case
-    audio = dialogue.load()[: 90 * dialogue.sample_rate]
+def test_bounds_are_honoured(diarizer):
+    dialogue = espeak_dialogue(n_speakers=3, minutes=3.0, seed=0)
+    audio = dialogue.load()[: 60 * dialogue.sample_rate]
     capped = diarizer.diarize(audio, dialogue.sample_rate, DiarizationOptions(max_speakers=1))
     assert capped.num_speakers == 1
     raised = diarizer.diarize(audio, dialogue.sample_rate, DiarizationOptions(min_speakers=4))

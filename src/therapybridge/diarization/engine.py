@@ -17,6 +17,7 @@ Pipeline (each step a profiler sub-step):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -50,6 +51,10 @@ class EngineSettings:
     min_unit_seconds: float = 1.0
     min_override_seconds: float = 1.5  # an odd-window unit this long may leave its local speaker's global speaker
     windows_per_block: int = 64  # embedding work is done block by block to bound memory on long audio
+    # Intra-op threads for torch on CPU while diarizing (restored afterwards). One thread: the segmentation LSTM
+    # and CAM++ run many small ops, and with two or more threads on a busy machine every op waits at a barrier
+    # for a descheduled thread; measured here 10-100x slower than one thread (see FACTS / benchmarks).
+    cpu_threads: int | None = 1
     speech_threshold: float = 0.5  # fraction of the overlapping windows that must hear a speaker
     min_turn_gap: float = 0.0  # gaps shorter than this inside one speaker's speech are filled
     # Pauses: segmentation-3.0 bridges short pauses inside a speaker's turn; stretches at least this long whose
@@ -111,6 +116,12 @@ class DefaultDiarizer(Diarizer):
 
             mono = soxr.resample(mono, sample_rate, SAMPLE_RATE).astype(np.float32)
         self.load(profiler)
+        with _torch_threads(self.settings.cpu_threads if self.device.type == "cpu" else None):
+            return self._diarize_mono(mono, options, profiler)
+
+    def _diarize_mono(
+        self, mono: np.ndarray, options: DiarizationOptions, profiler: StageProfiler
+    ) -> DiarizationResult:
         duration = len(mono) / SAMPLE_RATE
         if duration < 0.5:
             return DiarizationResult(turns=(), speakers=(), info={"engine": self.name, "duration": duration})
@@ -206,6 +217,19 @@ class _Embedded:
 
     def unit_mask(self, i: int) -> np.ndarray:
         return np.unpackbits(self.units[i], count=self.frames).astype(bool)
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int | None):
+    if count is None or count == torch.get_num_threads():
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _coerce_options(options: DiarizationOptions | dict | None) -> DiarizationOptions:

@@ -2,8 +2,10 @@
 
 Both use the same loaded model, language, batch size (8), beam (5) and word timestamps. The timed audio is the
 23-minute two-speaker session re-sequenced from the sample's real voices (``tests.datagen.real_voice_session``);
-runs alternate A B B A so drift in the shared machine's load hits both sides alike. WER is measured on the sample
-(default settings, language detected) and on the 23-minute session (from the timed runs).
+runs alternate A B B A (``--bare-first``: B A A B) so drift in the shared machine's load hits both sides alike, and
+the process's CPU time is recorded beside wall time because other jobs on a shared machine move wall time far more
+than they move CPU time. WER is measured on the sample (default settings, language detected) and on the 23-minute
+session (from the timed runs).
 
     .venv/bin/python -m benchmarks.bench_asr                 # base, 2 pairs (about 5 minutes on 2 cores)
     .venv/bin/python -m benchmarks.bench_asr --model tiny.en --pairs 1 --minutes 5

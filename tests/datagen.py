@@ -108,7 +108,9 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         frames = w.readframes(w.getnframes())
     if width != 2:
         raise ValueError(f"{path} is not 16-bit PCM")
-    data = np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32768.0
+    data = np.frombuffer(frames, dtype="<i2").astype(np.float32)
+    del frames  # hours of audio: keep the peak to the int16 bytes plus one float32 copy
+    data /= 32768.0
     if channels > 1:
         return data.reshape(-1, channels).T.copy(), rate
     return data, rate

@@ -61,13 +61,16 @@ def local_activity(
     if window != 2 * hop:
         raise ValueError("the window must be twice the step so that every other window tiles the recording")
     n_windows = window_count(len(audio), window, hop)
-    padded = np.zeros((n_windows - 1) * hop + window, dtype=np.float32)
-    padded[: len(audio)] = audio
-    source = torch.from_numpy(padded)
+    source = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
     outputs = []
     for first in range(0, n_windows, batch_size):
-        starts = range(first, min(first + batch_size, n_windows))
-        batch = torch.stack([source[w * hop : w * hop + window] for w in starts]).unsqueeze(1).to(model.device)
+        chunks = []
+        for w in range(first, min(first + batch_size, n_windows)):
+            chunk = source[w * hop : w * hop + window]
+            if len(chunk) < window:  # the last windows run past the end: zero-pad them alone, not the recording
+                chunk = torch.nn.functional.pad(chunk, (0, window - len(chunk)))
+            chunks.append(chunk)
+        batch = torch.stack(chunks).unsqueeze(1).to(model.device)
         classes = model.module(batch).argmax(dim=-1)
         outputs.append(model.powerset[classes].to(torch.uint8).cpu().numpy())
     return LocalActivity(

@@ -17,7 +17,6 @@ FBANK_LENGTH = 0.025
 # length (sorted) and at most this many feature frames in total (CAM++'s 2-D front end keeps 32 x 80 floats per
 # frame, so this bounds activation memory to about 100 MB; larger CPU batches are not faster).
 MAX_BATCH_FRAMES = 8_000
-LENGTH_QUANTUM = 100
 
 
 def fbank(audio: np.ndarray) -> np.ndarray:
@@ -69,9 +68,7 @@ def embed_features(
                 break
             stop += 1
         batch_ids = order[start:stop]
-        # Round lengths up to whole seconds: few distinct tensor shapes keep oneDNN's per-shape kernel cache
-        # (and the allocator) from growing over hours of audio.
-        longest = -(-max(len(sequences[i]) for i in batch_ids) // LENGTH_QUANTUM) * LENGTH_QUANTUM
+        longest = max(len(sequences[i]) for i in batch_ids)
         batch = np.stack([_cyclic(sequences[i] - sequences[i].mean(axis=0), longest) for i in batch_ids])
         vectors = model(torch.from_numpy(batch).to(device)).float().cpu().numpy()
         out[batch_ids] = vectors

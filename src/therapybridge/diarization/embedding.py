@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
 from ..errors import InvalidAudioError
-from .models import EMBEDDING_DIM, load_embedding
+from .models import EMBEDDING_DIM, load_embedding, parallel_map
 
 SAMPLE_RATE = 16000
 FBANK_SHIFT = 0.010
@@ -58,21 +59,25 @@ def embed_features(
     model = model if model is not None else load_embedding(device)
     out = np.zeros((len(sequences), EMBEDDING_DIM), dtype=np.float32)
     order = sorted(range(len(sequences)), key=lambda i: len(sequences[i]))
+    batches = []
     start = 0
     while start < len(order):
-        longest = len(sequences[order[start]])
         stop = start
         while stop < len(order):
             longest = len(sequences[order[stop]])
             if (stop - start + 1) * longest > MAX_BATCH_FRAMES and stop > start:
                 break
             stop += 1
-        batch_ids = order[start:stop]
+        batches.append(order[start:stop])
+        start = stop
+
+    def forward(batch_ids: list[int]) -> tuple[list[int], np.ndarray]:
         longest = max(len(sequences[i]) for i in batch_ids)
         batch = np.stack([_cyclic(sequences[i] - sequences[i].mean(axis=0), longest) for i in batch_ids])
-        vectors = model(torch.from_numpy(batch).to(device)).float().cpu().numpy()
+        return batch_ids, model(torch.from_numpy(batch).to(device)).float().cpu().numpy()
+
+    for batch_ids, vectors in parallel_map(forward, batches, device):
         out[batch_ids] = vectors
-        start = stop
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.maximum(norms, 1e-8)
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import importlib.util
 import logging
 import threading
@@ -104,3 +107,20 @@ def load_embedding(device: torch.device) -> torch.nn.Module:
         return module
 
     return _cached("embedding", device, build)
+
+
+def parallel_map(function, items: Sequence, device: torch.device) -> list:
+    """``map`` over independent model calls; on the CPU, one worker thread per core.
+
+    Torch runs single-threaded while diarizing (many small ops scale badly across intra-op threads), so the cores
+    are used by running independent batches side by side instead; torch releases the GIL inside each op.
+    """
+    workers = min(len(items), os.cpu_count() or 1) if torch.device(device).type == "cpu" else 1
+    if workers <= 1:
+        return [function(item) for item in items]
+    def run(item):
+        with torch.inference_mode():  # grad mode is per thread: the caller's inference_mode does not carry over
+            return function(item)
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="diarize") as pool:
+        return list(pool.map(run, items))

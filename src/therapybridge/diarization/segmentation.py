@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .models import SegmentationModel
+from .models import SegmentationModel, parallel_map
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,8 @@ def local_activity(
         raise ValueError("the window must be twice the step so that every other window tiles the recording")
     n_windows = window_count(len(audio), window, hop)
     source = torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
-    outputs = []
-    for first in range(0, n_windows, batch_size):
+
+    def run(first: int) -> np.ndarray:
         chunks = []
         for w in range(first, min(first + batch_size, n_windows)):
             chunk = source[w * hop : w * hop + window]
@@ -72,7 +72,9 @@ def local_activity(
             chunks.append(chunk)
         batch = torch.stack(chunks).unsqueeze(1).to(model.device)
         classes = model.module(batch).argmax(dim=-1)
-        outputs.append(model.powerset[classes].to(torch.uint8).cpu().numpy())
+        return model.powerset[classes].to(torch.uint8).cpu().numpy()
+
+    outputs = parallel_map(run, list(range(0, n_windows, batch_size)), model.device)
     return LocalActivity(
         activity=np.concatenate(outputs, axis=0),
         step=step,

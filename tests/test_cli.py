@@ -43,7 +43,20 @@ def test_json_follows_the_contract(cli_outputs):
     assert set(segment) >= {"start", "end", "speaker", "text", "words"}
     assert set(segment["words"][0]) >= {"start", "end", "word", "speaker", "probability"}
     assert set(doc["provenance"]) >= {"tool_version", "schema_version", "model", "model_sha256", "settings"}
-    assert "embedding" not in json.dumps(doc) and "centroid" not in json.dumps(doc)
+    assert "centroid" not in json.dumps(doc)
+    assert not list(_numeric_vectors(doc)), "an embedding-like vector leaked into the transcript"
+
+
+def _numeric_vectors(node, min_length: int = 16):
+    """Every list of at least ``min_length`` plain numbers anywhere in a JSON document (embeddings are 192-d)."""
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _numeric_vectors(value, min_length)
+    elif isinstance(node, list):
+        if len(node) >= min_length and all(isinstance(v, (int, float)) for v in node):
+            yield node
+        for value in node:
+            yield from _numeric_vectors(value, min_length)
 
 
 def test_vtt_has_voice_tags_and_srt_is_numbered(cli_outputs):

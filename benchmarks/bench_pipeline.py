@@ -195,10 +195,8 @@ def main() -> int:
     from tests.datagen import mix_long_recording, session_mp3
 
     RESULTS.mkdir(parents=True, exist_ok=True)
-    files = [session_mp3(minutes=MINUTES, seed=seed)[0] for seed in range(5)]
-    batch_files = files if BATCH_MINUTES == MINUTES else [
-        session_mp3(minutes=BATCH_MINUTES, seed=seed)[0] for seed in range(5)
-    ]
+    batch_files = [session_mp3(minutes=BATCH_MINUTES, seed=seed)[0] for seed in range(5)]
+    files = batch_files if BATCH_MINUTES == MINUTES else [session_mp3(minutes=MINUTES, seed=0)[0]]
     results: dict = {"machine": machine(), "minutes": MINUTES, "batch_minutes": BATCH_MINUTES, "single": {}}
     with tempfile.TemporaryDirectory(prefix="tb-bench-") as tmp:
         work = Path(tmp)

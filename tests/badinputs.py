@@ -1,13 +1,15 @@
-"""A small generated corpus of awkward and broken inputs (issue: reliability), made with PyAV and numpy."""
+"""A small generated corpus of awkward and broken inputs (issue: reliability), made with PyAV and numpy.
+
+The encoders are the audio tests' own (`tests/audio/media.py`).
+"""
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
+from tests.audio.media import encode, tiny_video
 from tests.datagen import read_wav
 from tests.references import SAMPLE_WAV
 
@@ -17,77 +19,9 @@ def sample_audio() -> tuple[np.ndarray, int]:
     return audio.astype(np.float32), rate
 
 
-def encode(path: Path, audio: np.ndarray, rate: int, codec: str = "pcm_s16le", *, bit_rate: int | None = None) -> Path:
-    """Encode float audio shaped [samples] or [channels, samples] into ``path`` (container from the suffix)."""
-    planar = np.atleast_2d(np.asarray(audio, dtype=np.float32))
-    channels = planar.shape[0]
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=rate, layout=_layout(channels))
-        if bit_rate:
-            stream.bit_rate = bit_rate
-        fmt = stream.codec_context.format.name
-        chunk = 1152 * 4
-        for offset in range(0, planar.shape[1], chunk):
-            block = planar[:, offset : offset + chunk]
-            frame = av.AudioFrame.from_ndarray(_pack(block, fmt), format=fmt, layout=_layout(channels))
-            frame.sample_rate = rate
-            frame.pts = offset
-            frame.time_base = Fraction(1, rate)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
-    return path
-
-
-def _layout(channels: int) -> str:
-    return {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}.get(channels, f"{channels}c")
-
-
-_SCALES = {"s16": (np.int16, 32767), "s32": (np.int32, 2147483647), "flt": (np.float32, None)}
-
-
-def _pack(block: np.ndarray, fmt: str) -> np.ndarray:
-    """Float [channels, samples] to the array layout PyAV expects for ``fmt`` (packed or planar)."""
-    planar = fmt.endswith("p")
-    dtype, scale = _SCALES[fmt.rstrip("p")]
-    data = block if scale is None else np.clip(block, -1, 1) * scale
-    data = data.astype(dtype)
-    return np.ascontiguousarray(data if planar else data.T.reshape(1, -1))
-
-
 def resample_linear(audio: np.ndarray, rate: int, target: int) -> np.ndarray:
     positions = np.arange(int(len(audio) * target / rate)) * rate / target
     return np.interp(positions, np.arange(len(audio)), audio).astype(np.float32)
-
-
-def video(path: Path, *, with_audio: bool) -> Path:
-    """A 4-second mp4: a moving grey square, and optionally the sample's first seconds as AAC."""
-    audio, rate = sample_audio()
-    seconds = 4
-    with av.open(str(path), "w") as container:
-        vstream = container.add_stream("mpeg4", rate=10)
-        vstream.width, vstream.height, vstream.pix_fmt = 64, 64, "yuv420p"
-        astream = container.add_stream("aac", rate=rate, layout="mono") if with_audio else None
-        for index in range(seconds * 10):
-            image = np.full((64, 64, 3), 40, dtype=np.uint8)
-            image[index % 48 : index % 48 + 16, 10:26] = 200
-            for packet in vstream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                container.mux(packet)
-        for packet in vstream.encode(None):
-            container.mux(packet)
-        if astream is not None:
-            clip = audio[6 * rate : (6 + seconds) * rate]
-            fmt = astream.codec_context.format.name
-            size = astream.codec_context.frame_size or 1024
-            for offset in range(0, len(clip) - size, size):
-                frame = av.AudioFrame.from_ndarray(_pack(clip[None, offset : offset + size], fmt), format=fmt, layout="mono")
-                frame.sample_rate, frame.pts, frame.time_base = rate, offset, Fraction(1, rate)
-                for packet in astream.encode(frame):
-                    container.mux(packet)
-            for packet in astream.encode(None):
-                container.mux(packet)
-    return path
 
 
 def build_corpus(directory: Path) -> dict[str, Path]:
@@ -105,8 +39,8 @@ def build_corpus(directory: Path) -> dict[str, Path]:
     cases["truncated_mp3"] = directory / "truncated.mp3"
     cases["truncated_mp3"].write_bytes(mp3.read_bytes()[: mp3.stat().st_size * 2 // 3])
     mp3.unlink()
-    cases["video_no_audio"] = video(directory / "silent-video.mp4", with_audio=False)
-    cases["video_with_audio"] = video(directory / "video.mp4", with_audio=True)
+    cases["video_no_audio"] = tiny_video(directory / "silent-video.mp4", with_audio=False)
+    cases["video_with_audio"] = tiny_video(directory / "video.mp4", with_audio=True)
     cases["one_sample"] = encode(directory / "one-sample.wav", audio[6 * rate : 6 * rate + 1], rate)
     cases["silence"] = encode(directory / "silence.wav", np.zeros(rate * 20, dtype=np.float32), rate)
     noise = rng.normal(0, 0.1, rate * 20).astype(np.float32)

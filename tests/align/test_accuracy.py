@@ -4,20 +4,8 @@ from __future__ import annotations
 
 from therapybridge.align import align_transcript, assign_speakers, score_word_speakers, word_speaker_accuracy
 from therapybridge.align.metrics import align_tokens
+from benchmarks.bench_align import seed_nested_loop
 from therapybridge.types import Word
-
-
-def seed_nested_loop(words, turns):
-    """The seed report's assignment: for every word, every turn, keep the largest positive overlap."""
-    out = []
-    for w in words:
-        best, best_overlap = None, 0.0
-        for t in turns:
-            overlap = min(w.end, t.end) - max(w.start, t.start)
-            if overlap > best_overlap:
-                best, best_overlap = t.speaker, overlap
-        out.append(Word(w.start, w.end, w.word, w.probability, best))
-    return out
 
 
 def test_metric_counts_mapped_speakers_over_aligned_words():

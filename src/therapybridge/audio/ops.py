@@ -80,6 +80,34 @@ def resample_method_for(device: torch.device) -> str:
     return "soxr" if device.type == "cpu" else "julius"
 
 
+class GrowingBuffer:
+    """A float32 array that chunks are appended to in place, doubling only when ``capacity`` was too small, so a
+    streamed recording is never held twice (as pieces and as their concatenation)."""
+
+    def __init__(self, capacity: int = 1 << 20) -> None:
+        self._data = np.empty(max(int(capacity), 1), dtype=np.float32)
+        self._used = 0
+
+    def __len__(self) -> int:
+        return self._used
+
+    def append(self, chunk: np.ndarray) -> np.ndarray:
+        """Copy ``chunk`` in; returns the view of the buffer that now holds it."""
+        end = self._used + chunk.size
+        if end > self._data.size:
+            grown = np.empty(max(2 * self._data.size, end), dtype=np.float32)
+            grown[: self._used] = self._data[: self._used]
+            self._data = grown
+        self._data[self._used : end] = chunk
+        view = self._data[self._used : end]
+        self._used = end
+        return view
+
+    def tensor(self) -> torch.Tensor:
+        """Everything appended, as a 1-D CPU tensor sharing the buffer's memory."""
+        return torch.from_numpy(self._data[: self._used])
+
+
 class StreamResampler:
     """soxr resampling fed chunk by chunk as a file decodes; the output equals one-shot :func:`resample` with
     ``method="soxr"`` exactly. Output goes straight into one growing buffer (``capacity`` samples to start), so
@@ -89,8 +117,7 @@ class StreamResampler:
         import soxr
 
         self._stream = soxr.ResampleStream(orig_rate, new_rate, 1, dtype="float32", quality="HQ")
-        self._out = np.empty(max(capacity, 1), dtype=np.float32)
-        self._used = 0
+        self._out = GrowingBuffer(capacity)
         self._flushed = False
         self.busy_seconds = 0.0
 
@@ -98,14 +125,7 @@ class StreamResampler:
         """Resample one more chunk; returns (a view of) the output it produced."""
         started = time.perf_counter()
         piece = self._stream.resample_chunk(np.ascontiguousarray(chunk, dtype=np.float32), last=last)
-        end = self._used + piece.size
-        if end > self._out.size:
-            grown = np.empty(max(2 * self._out.size, end), dtype=np.float32)
-            grown[: self._used] = self._out[: self._used]
-            self._out = grown
-        self._out[self._used : end] = piece
-        view = self._out[self._used : end]
-        self._used = end
+        view = self._out.append(piece)
         self.busy_seconds += time.perf_counter() - started
         return view
 
@@ -118,7 +138,7 @@ class StreamResampler:
         """Everything produced, as a 1-D CPU tensor (flushing first if needed)."""
         if not self._flushed:
             self.flush()
-        return torch.from_numpy(self._out[: self._used])
+        return self._out.tensor()
 
 
 def _resample_soxr(waveform: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:

@@ -266,13 +266,13 @@ class _StreamingFront:
             else None
         )
         self._meter = ops.LevelMeter(target_rate)
-        self._pieces: list[np.ndarray] = []
+        self._same_rate = ops.GrowingBuffer(source_capacity + 1024) if self._resampler is None else None
 
     def feed(self, chunk: np.ndarray) -> None:
         if self._resampler is not None:
             chunk = self._resampler.feed(chunk)
         else:
-            self._pieces.append(chunk)
+            chunk = self._same_rate.append(chunk)
         self._meter.feed(chunk)
 
     def finish(self) -> tuple[torch.Tensor, ops.SignalLevels]:
@@ -280,7 +280,7 @@ class _StreamingFront:
             self._meter.feed(self._resampler.flush())
             audio = self._resampler.finish()
         else:
-            audio = torch.from_numpy(np.concatenate(self._pieces) if self._pieces else np.zeros(0, dtype=np.float32))
+            audio = self._same_rate.tensor()
         return audio, self._meter.finish()
 
     @property

@@ -37,6 +37,11 @@ if TYPE_CHECKING:  # pragma: no cover
 logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 30.0
+# Whisper windows decoded per faster-whisper call (rounded down to whole batches): 32 minutes of speech.
+_WINDOWS_PER_CALL = 64
+# Speech detection runs on blocks of about this many seconds, cut at a quiet point: the VAD copies its input
+# twice and more, which on a 2-hour recording cost a gigabyte at once.
+VAD_BLOCK_SECONDS = 600.0
 
 _MODELS: dict[tuple[str, str, int, str, int], "WhisperModel"] = {}
 _MODELS_LOCK = threading.Lock()
@@ -150,29 +155,48 @@ class FasterWhisperTranscriber(Transcriber):
             pieces = _pack(regions, samples, int(WINDOW_SECONDS * SAMPLE_RATE))
         if not pieces:
             return self._result((), self._fallback_language(), None, samples, regions=0)
-        packed, clips, layout = _packed_audio(samples, pieces)
         with profiler.subprocess(
             "inference",
             audio_seconds=round(len(samples) / SAMPLE_RATE, 3),
-            speech_seconds=round(len(packed) / SAMPLE_RATE, 3),
-            chunks=len(clips),
+            speech_seconds=round(sum(e - s for piece in pieces for s, e in piece) / SAMPLE_RATE, 3),
+            chunks=len(pieces),
             batch_size=opts.batch_size,
             beam_size=opts.beam_size,
         ) as span:
-            raw, info = self._decode(packed, clips)
-            segments = _to_segments(raw, layout, opts)
-            annotate(span, segments=len(segments), words=sum(len(s.words) for s in segments),
-                     dropped_segments=sum(is_non_speech(s, opts) for s in raw))
-        return self._result(segments, info.language, info.language_probability, samples, regions=len(layout))
+            segments, info, dropped = self._decode_in_groups(samples, pieces)
+            annotate(span, segments=len(segments), words=sum(len(s.words) for s in segments), dropped_segments=dropped)
+        return self._result(segments, info.language, info.language_probability, samples,
+                            regions=sum(len(piece) for piece in pieces))
 
-    def _decode(self, packed: np.ndarray, clips: list[dict[str, float]]) -> tuple[list[Any], Any]:
+    def _decode_in_groups(
+        self, samples: np.ndarray, pieces: list[list[tuple[int, int]]]
+    ) -> tuple[list[Segment], Any, int]:
+        """Decode the pieces a group at a time: faster-whisper holds a copy of its input and the features of every
+        window of a call at once, so one call on a 2-hour recording needs a gigabyte more than a group does.
+        Groups are whole batches and windows never see each other, so the words are the ones a single call gives;
+        the language found in the first group is kept for the others, as a single call would."""
+        opts = self.options
+        group = max(1, _WINDOWS_PER_CALL // opts.batch_size) * opts.batch_size
+        segments: list[Segment] = []
+        first_info, dropped = None, 0
+        for first in range(0, len(pieces), group):
+            packed, clips, layout = _packed_audio(samples, pieces[first : first + group])
+            language = opts.language or (first_info.language if first_info is not None else None)
+            raw, info = self._decode(packed, clips, language)
+            del packed
+            segments.extend(_to_segments(raw, layout, opts))
+            dropped += sum(is_non_speech(s, opts) for s in raw)
+            first_info = first_info or info
+        return segments, first_info, dropped
+
+    def _decode(self, packed: np.ndarray, clips: list[dict[str, float]], language: str | None) -> tuple[list[Any], Any]:
         from faster_whisper import BatchedInferencePipeline
 
         opts = self.options
         pipeline = BatchedInferencePipeline(self._model)  # cheap; holds per-call state, so one per call
         generator, info = pipeline.transcribe(
             packed,
-            language=opts.language,
+            language=language,
             batch_size=opts.batch_size,
             beam_size=opts.beam_size,
             word_timestamps=opts.word_timestamps,
@@ -255,18 +279,27 @@ def _construct(resolved: ResolvedModel, device: str, index: int, compute_type: s
 def _speech_regions(samples: np.ndarray, opts: TranscribeOptions) -> list[tuple[int, int]]:
     """Where to listen: VAD regions (or the whole input), without the ones that are silent to the ear."""
     if opts.vad_filter:
-        from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-        vad = VadOptions(
-            threshold=opts.vad_threshold,
-            min_silence_duration_ms=opts.vad_min_silence_ms,
-            speech_pad_ms=opts.vad_speech_pad_ms,
-            max_speech_duration_s=WINDOW_SECONDS,
-        )
-        regions = [(int(r["start"]), int(r["end"])) for r in get_speech_timestamps(samples, vad)]
+        block = int(VAD_BLOCK_SECONDS * SAMPLE_RATE)
+        regions = [
+            region
+            for lo, hi in split_at_quiet(samples, 0, len(samples), block, frame=SAMPLE_RATE // 50)
+            for region in _vad_regions(samples[lo:hi], lo, opts)
+        ]
     else:
         regions = [(0, len(samples))] if len(samples) else []
     return [r for r in regions if _loudness_db(samples[r[0] : r[1]]) > opts.silence_floor_db]
+
+
+def _vad_regions(block: np.ndarray, offset: int, opts: TranscribeOptions) -> list[tuple[int, int]]:
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    vad = VadOptions(
+        threshold=opts.vad_threshold,
+        min_silence_duration_ms=opts.vad_min_silence_ms,
+        speech_pad_ms=opts.vad_speech_pad_ms,
+        max_speech_duration_s=WINDOW_SECONDS,
+    )
+    return [(offset + int(r["start"]), offset + int(r["end"])) for r in get_speech_timestamps(block, vad)]
 
 
 def _loudness_db(samples: np.ndarray) -> float:

@@ -162,3 +162,24 @@ def test_enrolled_therapist_is_labelled_by_name_and_the_other_speaker_is_the_cli
 
     unlabelled = AudioTranscriptionPipeline(device="cpu", roles__enabled=False).process(SAMPLE_WAV)
     assert all(s.role is None and s.label == s.id for s in unlabelled.speakers)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "setpriority"), reason="per-thread nice values are a Linux feature")
+def test_prefetch_priority_is_lowered_for_its_own_thread_only():
+    import os
+    import threading
+
+    from therapybridge.pipeline import _run_at_idle_priority
+
+    seen: dict[str, int] = {}
+
+    def prefetcher() -> None:
+        _run_at_idle_priority()
+        seen["prefetch"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    worker = threading.Thread(target=prefetcher)
+    worker.start()
+    worker.join()
+    assert seen["prefetch"] == 19
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == before

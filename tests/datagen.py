@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import tempfile
 import wave
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -304,9 +304,9 @@ def _sample_pieces() -> list[_Piece]:
     return pieces
 
 
-def _real_voice_build(minutes: float, seed: int):
+def _real_voice_build(minutes: float, seed: int, exclude: frozenset[int] = frozenset()):
     def build(wav_path: Path):
-        pieces = _sample_pieces()
+        pieces = [p for i, p in enumerate(_sample_pieces()) if i not in exclude]
         by_speaker: dict[str, list[_Piece]] = {}
         for p in pieces:
             by_speaker.setdefault(p.speaker, []).append(p)
@@ -345,15 +345,22 @@ def _real_voice_build(minutes: float, seed: int):
     return build
 
 
-def real_voice_session(minutes: float = 23.0, seed: int = 0) -> GeneratedAudio:
+def real_voice_session(minutes: float = 23.0, seed: int = 0, exclude: Collection[int] = ()) -> GeneratedAudio:
     """A two-speaker session of ``minutes`` re-sequenced from the real voices of the pyannote sample.
 
     Turns of 1-3 utterances alternate (mostly) between Diane and Sheila with 0.2-1.5 s gaps and, about one turn in
     25, a 5-40 s pause. Reference turns are the sample's RTTM turns carried along with each cut, so backchannels
-    and overlaps inside an utterance are kept.
+    and overlaps inside an utterance are kept. ``exclude`` leaves out the sample's STM utterances at those indices
+    (0-based, in file order), e.g. the ones a test enrolled a voice from; both speakers must keep one utterance.
     """
+    left_out = frozenset(int(i) for i in exclude)
     stem = f"real_voice_{minutes:g}min_seed{seed}_v{GENERATOR_VERSION}"
-    return _cached(stem, _real_voice_build(minutes, seed))
+    if left_out:
+        stem = f"real_voice_{minutes:g}min_seed{seed}_without{'-'.join(map(str, sorted(left_out)))}_v{GENERATOR_VERSION}"
+        kept = {p.speaker for i, p in enumerate(_sample_pieces()) if i not in left_out}
+        if kept != {p.speaker for p in _sample_pieces()}:
+            raise ValueError(f"excluding utterances {sorted(left_out)} leaves a speaker of the sample with none")
+    return _cached(stem, _real_voice_build(minutes, seed, left_out))
 
 
 def mix_long_recording(hours: float = 2.0, seed: int = 0) -> GeneratedAudio:

@@ -126,10 +126,12 @@ def test_three_speaker_espeak_dialogue_roles(espeak3, therapist_profile):
 
 def test_real_voice_session_roles(real_session, diane_profile):
     speakers = _roles(real_session, [diane_profile])
-    # End to end this 40 s session is bounded by the engine's turns and by reference words spread evenly over
-    # utterances that hold pauses and backchannels, so only the labelling itself is held to 0.95 here.
-    accuracy, _ = _accuracies(real_session, speakers, {"Diane": "therapist", "Sheila": "client"})
+    # End to end the words take the engine's own turns, so diarization errors count: on held-out sessions of
+    # this material they are whole cuts given to the other cluster (Diane's 0.44 s "Oh, hello." and her cut that
+    # opens over the end of Sheila's "Neither did I."), not labelling errors.
+    accuracy, end_to_end = _accuracies(real_session, speakers, {"Diane": "therapist", "Sheila": "client"})
     assert accuracy >= 0.95, accuracy
+    assert end_to_end >= 0.95, end_to_end
     therapist = next(s for s in speakers if s.role == "therapist")
     assert therapist.label == "Therapist (Diane)"
 

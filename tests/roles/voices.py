@@ -84,6 +84,18 @@ def sample_folds() -> dict[str, tuple[list, list]]:
     return {s: (us[0::2], us[1::2]) for s, us in by_speaker.items()}
 
 
+def sample_fold_indices(speaker: str, fold: int) -> tuple[int, ...]:
+    """Positions in ``sample.stm`` (0-based, file order) of ``speaker``'s utterances in ``fold``."""
+    mine = [i for i, u in enumerate(read_stm()) if u.speaker == speaker]
+    return tuple(mine[fold::2])
+
+
+def held_out_session(speaker: str, enrolled_fold: int, minutes: float = 5.0, seed: int = 0) -> datagen.GeneratedAudio:
+    """A two-speaker session re-sequenced by the shared generator from every sample utterance except the ones
+    ``speaker`` was enrolled from; its reference turns keep the overlaps and backchannels inside each cut."""
+    return datagen.real_voice_session(minutes, seed, exclude=sample_fold_indices(speaker, enrolled_fold))
+
+
 def _sample_audio() -> np.ndarray:
     return datagen.read_wav(datagen.SAMPLE_WAV)[0]
 

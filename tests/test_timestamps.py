@@ -48,12 +48,13 @@ def test_words_keep_their_times_when_pauses_are_removed(paused_recording, pipeli
     pairs = [(a[block.a + k], b[block.b + k]) for block in matcher.get_matching_blocks() for k in range(block.size)]
     assert len(pairs) >= 0.9 * len(b), "the two runs recognised different words"
     deltas = np.array([max(abs(x[1] - y[1]), abs(x[2] - y[2])) for x, y in pairs])
-    # The time map itself is exact to 1 ms (tests/audio); what remains is Whisper placing edge words differently
-    # when its VAD regions start a few frames apart. Measured: 87.5 % of words within 50 ms, median 16 ms.
+    # The criterion: >= 95 % of words within 50 ms. The time map is exact to 1 ms (tests/audio); the rest
+    # needs Whisper to see the same windows in both runs: preprocessing removes whole 20 ms frames and the ASR's VAD
+    # restarts before each sound after a quiet second, so its regions cover the same audio. Measured: 75 of 75 words
+    # paired, 100 % within 50 ms, median and largest shift 0 ms (before: 85.9 % of 64 pairs, median 14 ms).
     assert np.median(deltas) <= 0.025, f"median shift {np.median(deltas) * 1000:.0f} ms"
-    assert np.mean(deltas <= 0.05) >= 0.85, f"only {np.mean(deltas <= 0.05):.1%} of words within 50 ms"
+    assert np.mean(deltas <= 0.05) >= 0.95, f"only {np.mean(deltas <= 0.05):.1%} of words within 50 ms"
     assert np.mean(deltas <= 0.25) >= 0.97, "words moved by more than Whisper's own timing jitter"
-
 
 
 def test_the_pauses_really_are_removed_before_recognition(paused_recording):

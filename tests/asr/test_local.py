@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from therapybridge.asr import TranscribeOptions, load_transcriber
-from therapybridge.asr.local import FasterWhisperTranscriber, _without_loops
+from therapybridge.asr.local import FasterWhisperTranscriber, _speech_regions, _without_loops
 from therapybridge.errors import ConfigurationError, InvalidAudioError
 from therapybridge.types import Word
 from tests.references import reference_text, wer
@@ -88,6 +88,34 @@ def test_times_stay_on_the_clock_of_the_input(tiny_en, sample_audio):
     assert np.median(shifts) == pytest.approx(10.0, abs=0.1)
     # A repeated word ("hello" ... "oh, hello") may pair with its twin; the rest must sit exactly 10 s later.
     assert np.mean(np.abs(np.array(shifts) - 10.0) < 0.3) >= 0.9
+
+
+def test_speech_regions_do_not_depend_on_how_long_the_pauses_were(sample_audio):
+    """The sample with 40 s quiet pauses between utterances, then with the middle of each pause removed down to two
+    seconds (whole 20 ms frames, as preprocessing does): the VAD regions must cover the same audio in both, or
+    Whisper's windows (and so its word times) differ."""
+    from tests.references import read_stm
+
+    utterances = read_stm()
+    gaps = [int((utterances[i].end + utterances[i + 1].start) / 2 * 16000) for i in (1, 4, 7)]
+    noise = (np.random.default_rng(5).standard_normal(40 * 16000) * 1e-3).astype(np.float32)  # -60 dBFS
+    edges = [0, *gaps, len(sample_audio)]
+    pieces = [part for lo, hi in zip(edges, edges[1:]) for part in (sample_audio[lo:hi], noise)]
+    long_audio = np.concatenate(pieces[:-1])
+    pause_middles = [gap + k * len(noise) + len(noise) // 2 for k, gap in enumerate(gaps)]
+    removed = (len(noise) - 2 * 16000) // 320 * 320
+    kept = [0, *[x for middle in pause_middles for x in (middle - removed // 2, middle + removed - removed // 2)]]
+    kept.append(len(long_audio))
+    short_audio = np.concatenate([long_audio[lo:hi] for lo, hi in zip(kept[::2], kept[1::2])])
+
+    def on_long_clock(t: int) -> int:
+        return t + removed * sum(t >= lo - k * removed for k, lo in enumerate(kept[2::2], start=1))
+
+    opts = TranscribeOptions()
+    long_regions = _speech_regions(long_audio, opts)
+    short_regions = [(on_long_clock(s), on_long_clock(e - 1) + 1) for s, e in _speech_regions(short_audio, opts)]
+    assert len(long_regions) >= 4
+    assert short_regions == long_regions
 
 
 @pytest.mark.parametrize("vad_filter", [True, False])

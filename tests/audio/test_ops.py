@@ -143,6 +143,22 @@ def test_plan_shortens_long_pauses_and_trims_edges():
     assert ops.plan_kept_spans([], 20000, edge_pad=100, max_pause=2000, trim_edges=False) == [(0, 20000)]
 
 
+def test_plan_removes_whole_frames_so_frames_keep_their_grid():
+    speech = [(1000, 2000), (2500, 3000), (13001, 14000), (40017, 41000)]
+    spans = ops.plan_kept_spans(speech, 50000, edge_pad=130, max_pause=2000, trim_edges=True, grid=320)
+    offsets, used = [], 0
+    for start, end in spans:
+        offsets.append(start - used)
+        used += end - start
+    assert all(offset % 320 == 0 for offset in offsets)
+    # At most one frame more of each pause is kept, and never less than asked.
+    assert spans[0][0] == 640 and spans[-1][1] == 41130
+    for (_, end), (start, _) in zip(spans, spans[1:]):
+        prev_end = max(e for _, e in speech if e <= end)
+        next_start = min(s for s, _ in speech if s >= start)
+        assert 2000 <= (end - prev_end) + (next_start - start) < 2000 + 320
+
+
 def test_cut_concatenates_kept_spans():
     audio = torch.arange(10.0)
     assert torch.equal(ops.cut(audio, [(1, 3), (6, 8)]), torch.tensor([1.0, 2.0, 6.0, 7.0]))

@@ -2,8 +2,10 @@
 
 How a recording is recognised:
 
-1. speech regions: Silero VAD (``vad_filter=True``, the default) or the whole input when the caller already removed
-   the silences; regions quieter than ``silence_floor_db`` are dropped before any decoding (pure silence guard);
+1. speech regions: Silero VAD (``vad_filter=True``, the default), restarted before every sound that follows a quiet
+   second so the regions do not depend on how long the pauses were, or the whole input when the caller already
+   removed the silences; regions quieter than ``silence_floor_db`` are dropped before any decoding (pure silence
+   guard);
 2. the regions are packed in order into pieces of at most 30 s of audio (Whisper's window) and the pieces are
    decoded in batches; times come back on the packed clock and are mapped back to the clock of the input;
 3. hallucination guards: a segment the model itself calls non-speech (high ``no_speech_prob`` with a low average
@@ -42,6 +44,16 @@ _WINDOWS_PER_CALL = 64
 # Speech detection runs on blocks of about this many seconds, cut at a quiet point: the VAD copies its input
 # twice and more, which on a 2-hour recording cost a gigabyte at once.
 VAD_BLOCK_SECONDS = 600.0
+# Speech detection also restarts (fresh Silero state) shortly before every sound that follows a quiet second. Silero's
+# state remembers minutes of audio, so without restarts the regions after a pause depend on how long the pause was,
+# and audio whose long pauses were shortened would be cut into different windows than the original (its words then
+# come back up to a second apart). Quiet is RESTART_BELOW_PEAK_DB under the loudest 20 ms frame, which is speech and
+# so the same with or without the pauses; that sits at or above the preprocessing's silence threshold (35 dB under
+# its loud-speech level, or 6 dB over the noise) whenever peak and noise are 31 dB apart, so what preprocessing
+# removes is quiet here too and a shortened pause (max_pause, 2 s by default) still holds RESTART_QUIET_SECONDS.
+RESTART_QUIET_SECONDS = 1.0
+RESTART_LEAD_SECONDS = 0.3  # the preprocessing's speech_pad: all that trimmed audio keeps before its first sound
+RESTART_BELOW_PEAK_DB = 25.0
 
 _MODELS: dict[tuple[str, str, int, str, int], "WhisperModel"] = {}
 _MODELS_LOCK = threading.Lock()
@@ -279,15 +291,46 @@ def _construct(resolved: ResolvedModel, device: str, index: int, compute_type: s
 def _speech_regions(samples: np.ndarray, opts: TranscribeOptions) -> list[tuple[int, int]]:
     """Where to listen: VAD regions (or the whole input), without the ones that are silent to the ear."""
     if opts.vad_filter:
-        block = int(VAD_BLOCK_SECONDS * SAMPLE_RATE)
-        regions = [
-            region
-            for lo, hi in split_at_quiet(samples, 0, len(samples), block, frame=SAMPLE_RATE // 50)
-            for region in _vad_regions(samples[lo:hi], lo, opts)
-        ]
+        regions = [region for lo, hi in _vad_blocks(samples) for region in _vad_regions(samples[lo:hi], lo, opts)]
     else:
         regions = [(0, len(samples))] if len(samples) else []
     return [r for r in regions if _loudness_db(samples[r[0] : r[1]]) > opts.silence_floor_db]
+
+
+def _vad_blocks(samples: np.ndarray) -> list[tuple[int, int]]:
+    """Stretches the VAD runs on with a fresh state: cut at the restart points, and anything longer than
+    ``VAD_BLOCK_SECONDS`` again at a quiet point (the VAD copies its input twice and more)."""
+    block = int(VAD_BLOCK_SECONDS * SAMPLE_RATE)
+    edges = [0, *_restart_points(samples), len(samples)]
+    return [
+        piece
+        for lo, hi in zip(edges, edges[1:])
+        if hi > lo
+        for piece in split_at_quiet(samples, lo, hi, block, frame=SAMPLE_RATE // 50)
+    ]
+
+
+def _restart_points(samples: np.ndarray) -> list[int]:
+    """Samples ``RESTART_LEAD_SECONDS`` before each sound that follows ``RESTART_QUIET_SECONDS`` of quiet (or the
+    start): points defined by the audio around them alone, so a shortened pause yields the same points as the
+    original one (preprocessing removes whole 20 ms frames, which keeps these frames aligned)."""
+    frame = SAMPLE_RATE // 50
+    usable = len(samples) - len(samples) % frame
+    if usable == 0:
+        return []
+    levels = np.empty(usable // frame)
+    step = frame * 3000  # a minute of frames at a time: no float64 copy of a long recording
+    for first in range(0, usable, step):
+        chunk = samples[first : min(first + step, usable)].reshape(-1, frame)
+        levels[first // frame : first // frame + len(chunk)] = np.einsum("ij,ij->i", chunk, chunk, dtype=np.float64)
+    levels = 10.0 * np.log10(levels / frame + 1e-20)
+    loud = np.flatnonzero(levels > levels.max() - RESTART_BELOW_PEAK_DB)
+    if len(loud) == 0:
+        return []
+    quiet_frames = RESTART_QUIET_SECONDS * 50
+    onsets = [int(loud[0])] + [int(i) for i, gap in zip(loud[1:], np.diff(loud)) if gap - 1 >= quiet_frames]
+    lead = int(RESTART_LEAD_SECONDS * SAMPLE_RATE)
+    return [point for point in (i * frame - lead for i in onsets) if point > 0]
 
 
 def _vad_regions(block: np.ndarray, offset: int, opts: TranscribeOptions) -> list[tuple[int, int]]:

@@ -263,16 +263,20 @@ def plan_kept_spans(
     edge_pad: int,
     max_pause: int | None,
     trim_edges: bool,
+    grid: int = 1,
 ) -> list[tuple[int, int]]:
     """Which sample ranges to keep: speech plus ``edge_pad`` at the edges, every pause longer than ``max_pause``
     cut down to ``max_pause`` (half kept after the speech before it, half before the speech after it).
 
-    With no speech at all, nothing is kept when trimming edges and everything otherwise.
+    Every removed stretch is a whole number of ``grid`` samples (a little more pause is kept instead), so frame-based
+    analysis downstream (the recogniser's 20 ms levels that place its VAD restarts) sees the same frames as in the
+    original recording. With no speech at all, nothing is kept when trimming edges and everything otherwise.
     """
     if not speech:
         return [] if trim_edges else ([(0, num_samples)] if num_samples else [])
+    grid = max(1, int(grid))
     first, last = speech[0][0], speech[-1][1]
-    start = max(0, first - edge_pad) if trim_edges else 0
+    start = max(0, first - edge_pad) // grid * grid if trim_edges else 0
     end = min(num_samples, last + edge_pad) if trim_edges else num_samples
     spans: list[tuple[int, int]] = []
     current = start
@@ -280,8 +284,11 @@ def plan_kept_spans(
         half = max_pause // 2
         for (_, prev_end), (next_start, _) in zip(speech, speech[1:]):
             if next_start - prev_end > max_pause:
-                spans.append((current, prev_end + half))
-                current = next_start - (max_pause - half)
+                kept_until = prev_end + half
+                removed = (next_start - (max_pause - half) - kept_until) // grid * grid
+                if removed > 0:
+                    spans.append((current, kept_until))
+                    current = kept_until + removed
     spans.append((current, end))
     return [(s, e) for s, e in spans if e > s]
 

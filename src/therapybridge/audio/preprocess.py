@@ -340,6 +340,7 @@ def _plan(
         edge_pad=round(opts.speech_pad * rate),
         max_pause=round(opts.max_pause * rate) if opts.shorten_pauses else None,
         trim_edges=opts.trim_silence,
+        grid=ops.frame_length_for(rate),  # removed stretches are whole 20 ms frames: see ops.plan_kept_spans
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import mmap
 import re
 import threading
 import time
@@ -266,12 +267,15 @@ def test_memory_and_cpu_figures_are_recorded_per_span():
     with perf:
         with perf.stage("Audio Preprocessing"):
             with perf.subprocess("allocate"):
-                block = bytearray(64 * 1024 * 1024)
-                block[:: 4096] = b"x" * len(block[:: 4096])  # touch every page so it counts in RSS
+                # Fresh anonymous pages: a malloc'd block could reuse heap memory a previous test freed, which is
+                # already resident, and RSS would not move.
+                block = mmap.mmap(-1, 64 * 1024 * 1024)
+                for offset in range(0, len(block), 4096):  # touch every page so it counts in RSS
+                    block[offset] = 1
                 deadline = time.process_time() + 0.05
                 while time.process_time() < deadline:
                     pass
-            del block
+            block.close()
     session = perf.session
     allocate = next(s for s in session.spans if s.name == "allocate")
     assert allocate.rss_after - allocate.rss_before >= 60 * 1024 * 1024

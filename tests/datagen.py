@@ -31,16 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.references import SAMPLE_RTTM, SAMPLE_STM, SAMPLE_WAV
+
 ROOT = Path(__file__).resolve().parent
-DATA = ROOT / "data"
 CACHE = Path(os.environ.get("THERAPYBRIDGE_TEST_AUDIO_CACHE", ROOT / ".generated"))
 SAMPLE_RATE = 16000
 # Bump when the construction changes so stale cached files are not reused.
 GENERATOR_VERSION = 1
-
-SAMPLE_WAV = DATA / "sample.wav"
-SAMPLE_RTTM = DATA / "sample.rttm"
-SAMPLE_STM = DATA / "sample.stm"
 
 
 @dataclass(frozen=True)

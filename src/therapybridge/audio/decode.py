@@ -42,8 +42,23 @@ _PREFETCH_CHUNKS = 8
 _INT_SCALE = {"u8": 128.0, "s16": 32768.0, "s32": 2147483648.0, "s64": 9223372036854775808.0}
 
 
+class SampledAudio:
+    """Length helpers for results holding a ``waveform`` (samples on the last axis) and its ``sample_rate``."""
+
+    waveform: torch.Tensor
+    sample_rate: int
+
+    @property
+    def num_samples(self) -> int:
+        return int(self.waveform.shape[-1])
+
+    @property
+    def duration(self) -> float:
+        return self.num_samples / self.sample_rate
+
+
 @dataclass(frozen=True)
-class DecodedAudio:
+class DecodedAudio(SampledAudio):
     """A decoded recording: ``waveform`` is ``[channels, samples]`` float32 on the requested device."""
 
     waveform: torch.Tensor
@@ -54,14 +69,6 @@ class DecodedAudio:
     @property
     def channels(self) -> int:
         return int(self.waveform.shape[0])
-
-    @property
-    def num_samples(self) -> int:
-        return int(self.waveform.shape[-1])
-
-    @property
-    def duration(self) -> float:
-        return self.num_samples / self.sample_rate
 
     def to_dict(self) -> dict[str, Any]:
         """Metadata only (never the samples)."""

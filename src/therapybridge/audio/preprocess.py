@@ -28,7 +28,7 @@ from ..device import resolve_device
 from ..errors import ConfigurationError, OutputError
 from ..perf.hooks import NULL_PROFILER, StageProfiler
 from . import ops
-from .decode import AudioSource, AudioStream, read_all
+from .decode import AudioSource, AudioStream, SampledAudio, read_all
 from .timemap import TimeMap
 
 logger = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class PreprocessStep:
 
 
 @dataclass(frozen=True)
-class PreparedAudio:
+class PreparedAudio(SampledAudio):
     """Audio ready for recognition: mono ``waveform`` (1-D float32 on the device) at ``sample_rate``, and the
     ``time_map`` that takes its times back to the original recording's clock."""
 
@@ -140,14 +140,6 @@ class PreparedAudio:
     steps: tuple[PreprocessStep, ...]
     original_duration: float
     warnings: tuple[str, ...] = ()
-
-    @property
-    def num_samples(self) -> int:
-        return int(self.waveform.shape[-1])
-
-    @property
-    def duration(self) -> float:
-        return self.num_samples / self.sample_rate
 
     @property
     def is_empty(self) -> bool:

@@ -26,13 +26,24 @@ def mono_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     return samples
 
 
+def frame_power(samples: np.ndarray, frame: int) -> np.ndarray:
+    """Mean square (float64) of each whole ``frame``-long stretch of ``samples``; a partial last frame is dropped.
+
+    Computed a few thousand frames at a time, so a long recording is never copied in float64."""
+    count = len(samples) // frame
+    power = np.empty(count)
+    step = 3000  # frames per block
+    for first in range(0, count, step):
+        block = samples[first * frame : min(first + step, count) * frame].reshape(-1, frame)
+        power[first : first + len(block)] = np.einsum("ij,ij->i", block, block, dtype=np.float64) / frame
+    return power
+
+
 def quietest_point(samples: np.ndarray, lo: int, hi: int, frame: int) -> int:
     """The middle of the quietest ``frame``-long stretch of ``samples[lo:hi]`` (a place to cut without a word)."""
-    span = samples[lo:hi]
-    usable = len(span) - len(span) % frame
-    if usable < frame:
+    energy = frame_power(samples[lo:hi], frame)
+    if len(energy) == 0:
         return (lo + hi) // 2
-    energy = np.mean(np.square(span[:usable].reshape(-1, frame), dtype=np.float64), axis=1)
     return lo + int(np.argmin(energy)) * frame + frame // 2
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from ..errors import ConfigurationError, DependencyError, ModelError
 from ..perf.hooks import NULL_PROFILER, StageProfiler
 from ..types import Segment, Word
-from ._signal import SAMPLE_RATE, mono_16k, split_at_quiet
+from ._signal import SAMPLE_RATE, frame_power, mono_16k, split_at_quiet
 from .base import ASRResult, TranscribeOptions, Transcriber
 from .models import ResolvedModel, resolve_model
 
@@ -315,15 +315,10 @@ def _restart_points(samples: np.ndarray) -> list[int]:
     start): points defined by the audio around them alone, so a shortened pause yields the same points as the
     original one (preprocessing removes whole 20 ms frames, which keeps these frames aligned)."""
     frame = SAMPLE_RATE // 50
-    usable = len(samples) - len(samples) % frame
-    if usable == 0:
+    levels = frame_power(samples, frame)
+    if len(levels) == 0:
         return []
-    levels = np.empty(usable // frame)
-    step = frame * 3000  # a minute of frames at a time: no float64 copy of a long recording
-    for first in range(0, usable, step):
-        chunk = samples[first : min(first + step, usable)].reshape(-1, frame)
-        levels[first // frame : first // frame + len(chunk)] = np.einsum("ij,ij->i", chunk, chunk, dtype=np.float64)
-    levels = 10.0 * np.log10(levels / frame + 1e-20)
+    levels = 10.0 * np.log10(levels + 1e-20)
     loud = np.flatnonzero(levels > levels.max() - RESTART_BELOW_PEAK_DB)
     if len(loud) == 0:
         return []
@@ -349,10 +344,7 @@ def _loudness_db(samples: np.ndarray) -> float:
     """Loudness of the loudest 100 ms of a stretch, in dBFS: one word above the floor keeps the region."""
     if len(samples) == 0:
         return -np.inf
-    frame = SAMPLE_RATE // 10
-    usable = len(samples) - len(samples) % frame
-    frames = samples[:usable].reshape(-1, frame) if usable else samples[None, :]
-    power = float(np.max(np.mean(np.square(frames, dtype=np.float64), axis=1)))
+    power = float(np.max(frame_power(samples, min(SAMPLE_RATE // 10, len(samples)))))
     return 10.0 * np.log10(power) if power > 0 else -np.inf
 
 

@@ -88,9 +88,6 @@ class GrowingBuffer:
         self._data = np.empty(max(int(capacity), 1), dtype=np.float32)
         self._used = 0
 
-    def __len__(self) -> int:
-        return self._used
-
     def append(self, chunk: np.ndarray) -> np.ndarray:
         """Copy ``chunk`` in; returns the view of the buffer that now holds it."""
         end = self._used + chunk.size

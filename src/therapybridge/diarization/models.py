@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import importlib.util
 import logging
+import os
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,6 +118,7 @@ def parallel_map(function, items: Sequence, device: torch.device) -> list:
     workers = min(len(items), os.cpu_count() or 1) if torch.device(device).type == "cpu" else 1
     if workers <= 1:
         return [function(item) for item in items]
+
     def run(item):
         with torch.inference_mode():  # grad mode is per thread: the caller's inference_mode does not carry over
             return function(item)

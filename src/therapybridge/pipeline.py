@@ -348,6 +348,7 @@ class AudioTranscriptionPipeline:
             segments=aligned,
             speakers=speakers,
             provenance=self._provenance(config, asr.model, asr.model_sha256, diarization),
+            turns=tuple(sorted(turns, key=lambda t: (t.start, t.end))),  # the diarizer's own, overlaps kept
         )
 
     def _label_roles(

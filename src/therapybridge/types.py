@@ -14,7 +14,8 @@ from typing import Any
 
 from .errors import TranscriptFormatError
 
-SCHEMA_VERSION = "1.0"
+# 1.1: the top-level "turns" (the diarizer's own speaker turns). Readers accept 1.0 files, which have none.
+SCHEMA_VERSION = "1.1"
 
 
 def _round(value: float | None, ndigits: int = 3) -> float | None:
@@ -144,7 +145,11 @@ def _freeze(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Transcript(Mapping):
-    """The pipeline's result. Also a read-only mapping over its JSON form, so ``t["segments"]`` works."""
+    """The pipeline's result. Also a read-only mapping over its JSON form, so ``t["segments"]`` works.
+
+    ``turns``: the diarizer's own speaker turns on the original clock (who spoke when, overlaps included), by
+    speaker id; empty without diarization and in transcripts written before schema 1.1.
+    """
 
     audio: AudioInfo
     language: str | None
@@ -152,6 +157,7 @@ class Transcript(Mapping):
     speakers: tuple[SpeakerInfo, ...] = ()
     performance_metrics: Mapping[str, Any] = field(default_factory=dict)
     provenance: Mapping[str, Any] = field(default_factory=dict)
+    turns: tuple[SpeakerTurn, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,6 +165,7 @@ class Transcript(Mapping):
             "language": self.language,
             "speakers": [s.to_dict() for s in self.speakers],
             "segments": [s.to_dict() for s in self.segments],
+            "turns": [t.to_dict() for t in self.turns],
             "performance_metrics": _thaw(self.performance_metrics),
             "provenance": _thaw(self.provenance),
         }
@@ -174,6 +181,7 @@ class Transcript(Mapping):
                 speakers=tuple(SpeakerInfo.from_dict(s) for s in data.get("speakers", ())),
                 performance_metrics=dict(data.get("performance_metrics") or {}),
                 provenance=dict(data.get("provenance") or {}),
+                turns=tuple(SpeakerTurn.from_dict(t) for t in data.get("turns") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TranscriptFormatError(f"not a therapybridge transcript: {exc!r}") from exc

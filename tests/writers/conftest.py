@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.references import read_stm
-from therapybridge.types import AudioInfo, Segment, SpeakerInfo, Transcript, Word
+from tests.references import read_rttm, read_stm
+from therapybridge.types import AudioInfo, Segment, SpeakerInfo, SpeakerTurn, Transcript, Word
 
 
 def _spread_words(text: str, start: float, end: float, speaker: str | None) -> tuple[Word, ...]:
@@ -41,6 +41,14 @@ def build_sample_reference_transcript() -> Transcript:
         provenance={"tool_version": "0.1.0", "schema_version": "1.0", "model": "base", "model_sha256": "905e5bf8",
                     "settings": {"align": {"smoothing": True}}},
     )
+
+
+@pytest.fixture(scope="session")
+def diarized_transcript(sample_reference_transcript) -> Transcript:
+    """The reference transcript carrying sample.rttm as the diarizer's turns (one overlap at 18.15 s)."""
+    names = {"speaker90": "Diane", "speaker91": "Sheila"}
+    turns = tuple(SpeakerTurn(start, end, names[speaker]) for start, end, speaker in read_rttm())
+    return sample_reference_transcript.with_changes(turns=turns)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -20,7 +21,7 @@ from therapybridge.writers import (
     transcript_from_dict,
 )
 
-TRANSCRIPTS = ["sample_reference_transcript", "awkward_transcript"]
+TRANSCRIPTS = ["sample_reference_transcript", "awkward_transcript", "diarized_transcript"]
 
 
 def _labels(transcript, cues):
@@ -46,7 +47,8 @@ def test_registry_offers_the_five_formats():
 
 def test_json_follows_the_contract(sample_reference_transcript):
     data = json.loads(get_writer("json").render(sample_reference_transcript))
-    assert list(data) == ["audio", "language", "speakers", "segments", "performance_metrics", "provenance"]
+    assert list(data) == ["audio", "language", "speakers", "segments", "turns", "performance_metrics", "provenance"]
+    assert data["turns"] == []  # no diarizer turns in this one
     assert data["audio"] == {"path": "tests/data/sample.wav", "duration": 30.0}
     assert data["speakers"][0] == {"id": "Diane", "label": "Therapist (Dr. Rivera)", "role": "therapist", "match_score": 0.71}
     segment = data["segments"][0]
@@ -82,6 +84,47 @@ def test_json_reader_rejects_broken_transcripts(breakage, complaint, sample_refe
     with pytest.raises(TranscriptFormatError) as info:
         read_json(path)
     assert complaint in str(info.value) and "\n" not in str(info.value)
+
+
+def test_json_carries_the_diarizer_turns(diarized_transcript):
+    data = json.loads(get_writer("json").render(diarized_transcript))
+    assert data["turns"][:2] == [
+        {"start": 6.69, "end": 7.12, "speaker": "Diane"},
+        {"start": 7.55, "end": 8.35, "speaker": "Sheila"},
+    ]
+    assert len(data["turns"]) == len(diarized_transcript.turns) == 10
+    assert diarized_transcript["turns"][0]["speaker"] == "Diane"  # the read-only mapping view has them too
+
+
+def test_json_without_turns_from_schema_1_0_still_reads(diarized_transcript, tmp_path):
+    data = diarized_transcript.to_dict()
+    del data["turns"]
+    data["provenance"]["schema_version"] = "1.0"
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    old = read_json(path)
+    assert old.turns == ()
+    assert old.segments == diarized_transcript.segments
+    # ... and its RTTM falls back to the segments' speakers.
+    assert get_writer("rttm").render(old) == get_writer("rttm").render(diarized_transcript.with_changes(turns=()))
+
+
+@pytest.mark.parametrize(
+    "breakage, complaint",
+    [
+        (lambda d: d.update(turns={}), "'turns' must be a list"),
+        (lambda d: d["turns"][2].update(end=1.0), "turns[2] ends before it starts"),
+        (lambda d: d["turns"][0].pop("start"), "turns[0] needs numeric"),
+        (lambda d: d["turns"][1].update(speaker=None), "turns[1].speaker"),
+    ],
+)
+def test_json_reader_rejects_broken_turns(breakage, complaint, diarized_transcript, tmp_path):
+    data = diarized_transcript.to_dict()
+    breakage(data)
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(TranscriptFormatError, match=re.escape(complaint)):
+        read_json(path)
 
 
 def test_json_reader_rejects_non_json(tmp_path):
@@ -177,3 +220,29 @@ def test_rttm_lines_and_round_trip(sample_reference_transcript, awkward_transcri
     awkward = get_writer("rttm").render(awkward_transcript)
     assert awkward.splitlines()[0].startswith("SPEAKER session_one 1 1.000 ")
     assert "(no speaker)" not in awkward and len(awkward.splitlines()) == 3
+
+
+def test_rttm_writes_the_diarizer_turns_with_their_overlaps(diarized_transcript):
+    from tests.references import der, read_rttm
+
+    text = get_writer("rttm").render(diarized_transcript)
+    turns = parse_rttm(text)
+    assert [(t.start, t.end, t.speaker) for t in turns] == [
+        (t.start, t.end, t.speaker) for t in sorted(diarized_transcript.turns, key=lambda t: t.start)
+    ]
+    # Sheila's "oh" at 18.15 s lies inside Diane's turn: both lines are written.
+    assert "SPEAKER sample 1 18.050 3.440 <NA> <NA> Diane <NA> <NA>" in text.splitlines()
+    assert "SPEAKER sample 1 18.150 0.440 <NA> <NA> Sheila <NA> <NA>" in text.splitlines()
+    names = {"speaker90": "Diane", "speaker91": "Sheila"}
+    reference = [(start, end, names[speaker]) for start, end, speaker in read_rttm()]
+    assert der(reference, [(t.start, t.end, t.speaker) for t in turns]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_rttm_joins_one_speaker_s_touching_turns_across_another_s_overlap(diarized_transcript):
+    from therapybridge.types import SpeakerTurn
+
+    turns = (SpeakerTurn(0.0, 2.0, "A"), SpeakerTurn(1.0, 1.5, "B"), SpeakerTurn(2.0, 3.0, "A"), SpeakerTurn(4.0, 5.0, "A"))
+    turns_only = diarized_transcript.with_changes(turns=turns)
+    lines = [line.split()[3:5] + [line.split()[7]] for line in get_writer("rttm").render(turns_only).splitlines()]
+    assert lines == [["0.000", "3.000", "A"], ["1.000", "0.500", "B"], ["4.000", "1.000", "A"]]
+    assert turns_only.turns == turns  # rendering changed nothing

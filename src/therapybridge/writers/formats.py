@@ -8,7 +8,7 @@ import re
 from pathlib import PurePath
 from typing import Any
 
-from ..types import Segment, Transcript
+from ..types import Transcript
 from .base import Cue, Writer, clock, speaker_segments, subtitle_cues, wrap_lines
 
 
@@ -107,19 +107,26 @@ class VttWriter(Writer):
 
 
 class RttmWriter(Writer):
-    """NIST RTTM speaker turns (one line per speaker-homogeneous segment, speaker ids, not labels)."""
+    """NIST RTTM speaker turns, by speaker id (not label).
+
+    The diarizer's own turns when the transcript carries them (overlapping lines of different speakers are
+    kept); otherwise (no diarization, a transcript from before schema 1.1) one line per speaker-homogeneous
+    segment. Touching or overlapping turns of one speaker are joined either way.
+    """
 
     format = "rttm"
     extension = "rttm"
 
     def render(self, transcript: Transcript) -> str:
         file_id = rttm_file_id(transcript.audio.path)
+        if transcript.turns:
+            spans = [(t.start, t.end, t.speaker) for t in transcript.turns]
+        else:
+            spans = [(s.start, s.end, s.speaker) for s in speaker_segments(transcript) if s.speaker is not None]
         lines = []
-        for segment in _rttm_turns(speaker_segments(transcript)):
-            duration = max(segment.end - segment.start, 0.0)
-            lines.append(
-                f"SPEAKER {file_id} 1 {segment.start:.3f} {duration:.3f} <NA> <NA> {segment.speaker} <NA> <NA>"
-            )
+        for start, end, speaker in _joined_by_speaker(spans):
+            duration = max(end - start, 0.0)
+            lines.append(f"SPEAKER {file_id} 1 {start:.3f} {duration:.3f} <NA> <NA> {speaker} <NA> <NA>")
         return "".join(line + "\n" for line in lines)
 
 
@@ -129,15 +136,18 @@ def rttm_file_id(path: str) -> str:
     return re.sub(r"\s+", "_", stem)
 
 
-def _rttm_turns(segments: tuple[Segment, ...]) -> list[Segment]:
-    """Speaker segments with a speaker, adjacent ones of the same speaker joined (touching or overlapping)."""
-    turns: list[Segment] = []
-    for segment in segments:
-        if segment.speaker is None:
-            continue
-        last = turns[-1] if turns else None
-        if last is not None and last.speaker == segment.speaker and segment.start <= last.end:
-            turns[-1] = Segment(last.start, max(last.end, segment.end), "", (), last.speaker)
+def _joined_by_speaker(spans: list[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """Spans in time order, each joined with its speaker's previous span when they touch or overlap.
+
+    Other speakers' spans in between (an overlap, a backchannel) do not prevent the join. O(n log n).
+    """
+    joined: list[list[Any]] = []
+    last_of: dict[str, list[Any]] = {}
+    for start, end, speaker in sorted(spans, key=lambda span: (span[0], span[1])):
+        last = last_of.get(speaker)
+        if last is not None and start <= last[1]:
+            last[1] = max(last[1], end)
         else:
-            turns.append(Segment(segment.start, segment.end, "", (), segment.speaker))
-    return turns
+            last_of[speaker] = [start, end, speaker]
+            joined.append(last_of[speaker])
+    return [(start, end, speaker) for start, end, speaker in joined]

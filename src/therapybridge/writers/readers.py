@@ -61,9 +61,28 @@ def _first_problem(data: Any) -> str | None:
         problem = _segment_problem(segment, f"segments[{n}]")
         if problem:
             return problem
+    turns = data.get("turns", [])  # absent before schema 1.1
+    if not isinstance(turns, list):
+        return "'turns' must be a list"
+    for n, turn in enumerate(turns):
+        problem = _turn_problem(turn, f"turns[{n}]")
+        if problem:
+            return problem
     for key in ("performance_metrics", "provenance"):
         if data.get(key) is not None and not isinstance(data[key], Mapping):
             return f"'{key}' must be an object"
+    return None
+
+
+def _turn_problem(turn: Any, where: str) -> str | None:
+    if not isinstance(turn, Mapping):
+        return f"{where} must be an object"
+    if not (_is_time(turn.get("start")) and _is_time(turn.get("end"))):
+        return f"{where} needs numeric 'start' and 'end'"
+    if turn["end"] < turn["start"]:
+        return f"{where} ends before it starts"
+    if not isinstance(turn.get("speaker"), str):
+        return f"{where}.speaker must be a string"
     return None
 
 

@@ -87,6 +87,7 @@ def _parse_formats(value: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
 
 @app.command()
 def transcribe(
+    ctx: typer.Context,
     inputs: list[str] = typer.Argument(
         ..., metavar="INPUT", help="Audio files or directories of audio files.", show_default=False
     ),
@@ -94,8 +95,11 @@ def transcribe(
     formats: str = typer.Option(
         "json,txt,srt,vtt", "--format", "-f", help="Comma-separated: json,txt,srt,vtt,rttm,html."
     ),
-    model: str = typer.Option("base", "--model", "-m", help="Whisper model: tiny.en, base, a directory, or a hub name."),
-    device: str = typer.Option("auto", "--device", "-d", help="auto, cpu, cuda or mps."),
+    model: Optional[str] = typer.Option(
+        None, "--model", "-m", help="Whisper model: tiny.en, base (default), a directory, or a hub name.",
+        show_default=False,
+    ),
+    device: Optional[str] = typer.Option(None, "--device", "-d", help="auto (default), cpu, cuda or mps."),
     speakers: Optional[int] = typer.Option(None, "--speakers", "-n", help="Exact number of speakers.", min=1),
     min_speakers: Optional[int] = typer.Option(None, "--min-speakers", help="At least this many speakers.", min=1),
     max_speakers: Optional[int] = typer.Option(None, "--max-speakers", help="At most this many speakers.", min=1),
@@ -104,22 +108,28 @@ def transcribe(
         False, "--channel-speakers", help="One speaker per channel (telehealth/phone recorders): diarize by channel."
     ),
     language: Optional[str] = typer.Option(None, "--language", "-l", help="Language code, e.g. en (default: detect)."),
-    backend: str = typer.Option("local", "--backend", help="local (default, offline) or openai (sends audio off the machine)."),
+    backend: Optional[str] = typer.Option(
+        None, "--backend", help="local (default, offline) or openai (sends audio off the machine)."
+    ),
     allow_remote: bool = typer.Option(
         False, "--allow-remote", help="Permit a remote backend to receive the audio (also THERAPYBRIDGE_ALLOW_REMOTE=1)."
     ),
     allow_download: bool = typer.Option(False, "--allow-download", help="Permit downloading a hub model by name."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Recognition batch size.", min=1),
-    beam_size: int = typer.Option(5, "--beam-size", help="Beam search width.", min=1),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Recognition batch size (default 8).", min=1),
+    beam_size: Optional[int] = typer.Option(None, "--beam-size", help="Beam search width (default 5).", min=1),
     compute_type: Optional[str] = typer.Option(None, "--compute-type", help="CTranslate2 type (default int8 on CPU, float16 on CUDA)."),
     initial_prompt: Optional[str] = typer.Option(None, "--initial-prompt", help="Text that primes recognition (names, jargon)."),
     hotwords: Optional[str] = typer.Option(None, "--hotwords", help="Words to favour during recognition."),
     profile: bool = typer.Option(False, "--profile", help="Write <stem>.perf.json/.perf.txt/.trace.json/.perf.html."),
     redact_paths: bool = typer.Option(False, "--redact-paths", help="Hash file names in logs and performance reports."),
     skip_existing: bool = typer.Option(False, "--skip-existing", help="Skip inputs whose outputs are complete and current."),
-    profiles_dir: Optional[Path] = typer.Option(None, "--profiles", help="Voice-profile store (default: user data dir)."),
+    profiles_dir: Optional[Path] = typer.Option(
+        None, "--profiles", help="Voice-profile store (default: $THERAPYBRIDGE_PROFILES_DIR or the user data dir)."
+    ),
     no_roles: bool = typer.Option(False, "--no-roles", help="Do not label therapist/client from enrolled profiles."),
-    config_file: Optional[Path] = typer.Option(None, "--config", help="TOML file with pipeline settings."),
+    config_file: Optional[Path] = typer.Option(
+        None, "--config", help="TOML file with pipeline settings; options typed here take precedence."
+    ),
     show: bool = typer.Option(False, "--show", help="Print the speaker-labelled transcript to stdout."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
 ) -> None:
@@ -128,29 +138,7 @@ def transcribe(
 
     fmt = _parse_formats(formats, tuple(FORMATS))
     try:
-        pipeline = _build_pipeline(
-            config_file,
-            device=device,
-            backend=backend,
-            allow_remote=allow_remote,
-            enable_diarization=not no_diarization,
-            asr__model=model,
-            asr__language=language,
-            asr__batch_size=batch_size,
-            asr__beam_size=beam_size,
-            asr__compute_type=compute_type,
-            asr__initial_prompt=initial_prompt,
-            asr__hotwords=hotwords,
-            asr__allow_download=allow_download,
-            diarization__num_speakers=speakers,
-            diarization__min_speakers=min_speakers,
-            diarization__max_speakers=max_speakers,
-            diarization__channel_speakers=channel_speakers,
-            perf__enabled=profile,
-            perf__redact_paths=redact_paths,
-            roles__enabled=not no_roles,
-            roles__profiles_dir=str(profiles_dir) if profiles_dir else None,
-        )
+        pipeline = _build_pipeline(config_file, _typed_settings(ctx))
     except (ConfigurationError, RemoteNotAllowedError) as exc:
         raise _fail(_error_line(None, exc), EXIT_USAGE) from None
     except TherapyBridgeError as exc:
@@ -158,12 +146,43 @@ def transcribe(
     raise typer.Exit(_run_batch(pipeline, inputs, output_dir, fmt, skip_existing, show, no_progress))
 
 
-def _build_pipeline(config_file: Optional[Path], **settings: Any):
+# ``transcribe`` options that are not pipeline settings; every other option sets the configuration field of its own
+# name (``--batch-size`` -> ``asr.batch_size``), or the one that ``_RENAMED`` gives with how its value converts.
+_NOT_SETTINGS = frozenset({"inputs", "output_dir", "formats", "skip_existing", "config_file", "show", "no_progress"})
+_RENAMED: dict[str, tuple[str, Any]] = {
+    "speakers": ("num_speakers", None),
+    "profile": ("perf__enabled", None),
+    "no_diarization": ("enable_diarization", lambda flag: not flag),
+    "no_roles": ("roles__enabled", lambda flag: not flag),
+    "profiles_dir": ("roles__profiles_dir", str),
+}
+_SPEAKER_HINTS = ("num_speakers", "min_speakers", "max_speakers")
+
+
+def _typed_settings(ctx: typer.Context) -> dict[str, Any]:
+    """The ``PipelineConfig.replace`` keys of the options the user typed; untyped ones leave lower layers alone."""
+    from .config import PipelineConfig
+
+    settings: dict[str, Any] = {}
+    for name, value in ctx.params.items():
+        source = ctx.get_parameter_source(name)
+        if name in _NOT_SETTINGS or source is None or source.name != "COMMANDLINE":
+            continue
+        target, convert = _RENAMED.get(name, (name, None))
+        key = target if "__" in target else PipelineConfig.key_for(target)
+        settings[key] = convert(value) if convert is not None else value
+    hints = [f"diarization__{hint}" for hint in _SPEAKER_HINTS]
+    if any(key in settings for key in hints):  # the speaker-count hints replace each other as one setting
+        settings.update({key: settings.get(key) for key in hints})
+    return settings
+
+
+def _build_pipeline(config_file: Optional[Path], settings: dict[str, Any]):
+    """Built-in defaults < ``config_file`` < the environment variables of ``config.ENVIRONMENT`` < typed options."""
     from .config import PipelineConfig
     from .pipeline import AudioTranscriptionPipeline
 
-    config = PipelineConfig.from_toml(config_file) if config_file else PipelineConfig()
-    return AudioTranscriptionPipeline(config.replace(**settings))
+    return AudioTranscriptionPipeline(PipelineConfig.layered(config_file, overrides=settings))
 
 
 def _run_batch(pipeline: Any, inputs: list[str], output_dir: Path, formats: tuple[str, ...], skip_existing: bool,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,14 @@ from .diarization.base import DiarizationOptions
 from .errors import ConfigurationError
 
 BACKENDS = ("local", "openai")
+
+# Environment variables that set a configuration value (documented in the README and the CLI help). In the layers of
+# ``PipelineConfig.layered`` they sit above the configuration file and below the options a caller passes.
+ENVIRONMENT: dict[str, str] = {
+    "THERAPYBRIDGE_ALLOW_REMOTE": "allow_remote",
+    "THERAPYBRIDGE_PROFILES_DIR": "roles__profiles_dir",
+}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,34 @@ class PipelineConfig:
             raise ConfigurationError(f"unknown configuration option: {exc}") from exc
 
     @classmethod
+    def layered(
+        cls,
+        path: str | Path | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> "PipelineConfig":
+        """Built-in defaults < the TOML file at ``path`` < ``ENVIRONMENT`` variables < ``overrides`` (``stage__field``)."""
+        config = cls.from_toml(path) if path else cls()
+        config = config.replace(**environment_settings(os.environ if environ is None else environ))
+        return config.replace(**dict(overrides or {}))
+
+    @classmethod
+    def key_for(cls, name: str) -> str:
+        """The ``replace()`` key of the option called ``name``: a top-level field or the one stage field of that name."""
+        if name in _TOP_LEVEL:
+            return name
+        found = [f"{stage}__{name}" for stage, fields in _STAGE_FIELDS.items() if name in fields]
+        if len(found) != 1:
+            raise ConfigurationError(f"no single configuration option is called {name!r} ({', '.join(found) or 'none'})")
+        return found[0]
+
+    def get(self, key: str) -> Any:
+        """The value at a ``replace()`` key (``"asr__model"`` or ``"device"``)."""
+        stage, _, name = key.partition("__")
+        return getattr(getattr(self, stage), name) if name else getattr(self, stage)
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "PipelineConfig":
         flat: dict[str, Any] = {}
         for key, value in data.items():
@@ -117,5 +155,30 @@ class PipelineConfig:
         }
 
 
+def environment_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The ``replace()`` keys set by the ``ENVIRONMENT`` variables present (and not empty) in ``environ``."""
+    defaults = PipelineConfig()
+    settings: dict[str, Any] = {}
+    for variable, key in ENVIRONMENT.items():
+        raw = environ.get(variable, "").strip()
+        if not raw:
+            continue
+        if isinstance(defaults.get(key), bool):
+            if raw.lower() not in _TRUE + _FALSE:
+                raise ConfigurationError(f"{variable} must be 1 or 0, not {raw!r}")
+            settings[key] = raw.lower() in _TRUE
+        else:
+            settings[key] = raw
+    return settings
+
+
 def _public(options: Any) -> dict[str, Any]:
     return {k: v for k, v in dataclasses.asdict(options).items() if not k.startswith("_")}
+
+
+_STAGE_FIELDS: dict[str, frozenset[str]] = {
+    f.name: frozenset(g.name for g in dataclasses.fields(f.default_factory()))  # type: ignore[misc]
+    for f in dataclasses.fields(PipelineConfig)
+    if f.default_factory is not dataclasses.MISSING
+}
+_TOP_LEVEL = frozenset(f.name for f in dataclasses.fields(PipelineConfig)) - set(_STAGE_FIELDS)

@@ -160,3 +160,11 @@ def test_without_a_file_the_built_in_defaults_apply(configured):
 def _get(config, key: str):
     stage, _, name = key.partition("__")
     return getattr(getattr(config, stage), name) if name else getattr(config, stage)
+
+
+@pytest.mark.parametrize("hint", [["--speakers", "2"], ["--min-speakers", "1"], ["--max-speakers", "3"]])
+def test_channel_speakers_with_a_count_hint_is_a_usage_error(configured, hint):
+    code, config, output = configured("--channel-speakers", *hint, file="")
+    assert code == 2 and config is None
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("therapybridge: error: --channel-speakers"), output

@@ -105,7 +105,8 @@ def transcribe(
     max_speakers: Optional[int] = typer.Option(None, "--max-speakers", help="At most this many speakers.", min=1),
     no_diarization: bool = typer.Option(False, "--no-diarization", help="Skip speaker diarization (speakers null)."),
     channel_speakers: bool = typer.Option(
-        False, "--channel-speakers", help="One speaker per channel (telehealth/phone recorders): diarize by channel."
+        False, "--channel-speakers",
+        help="One speaker per channel (telehealth/phone recorders): diarize by channel; no speaker-count hints.",
     ),
     language: Optional[str] = typer.Option(None, "--language", "-l", help="Language code, e.g. en (default: detect)."),
     backend: Optional[str] = typer.Option(

@@ -34,3 +34,14 @@ def test_hint_detects_split_channels_only():
     assert not channel_speaker_hint(np.stack([mono, mono]), rate)
     assert not channel_speaker_hint(np.stack([mono, 0.5 * mono]), rate)
     assert not channel_speaker_hint(mono, rate)
+
+
+def test_speaker_count_hints_are_refused_with_channel_mode():
+    import pytest
+
+    from therapybridge.errors import ConfigurationError
+
+    for hint in ({"num_speakers": 2}, {"min_speakers": 1}, {"max_speakers": 3}):
+        with pytest.raises(ConfigurationError, match="one speaker per channel"):
+            DiarizationOptions(channel_speakers=True, **hint)
+    assert DiarizationOptions(channel_speakers=True).channel_speakers

@@ -14,9 +14,16 @@ from ..perf.hooks import NULL_PROFILER, StageProfiler
 from ..types import SpeakerTurn
 
 
+_COUNT_HINTS = ("num_speakers", "min_speakers", "max_speakers")
+
+
 @dataclass(frozen=True)
 class DiarizationOptions:
-    """Speaker-count hints and engine settings."""
+    """Speaker-count hints and engine settings.
+
+    ``channel_speakers``: one speaker per channel of the recording; it fixes the number of speakers, so it cannot
+    be combined with a count hint.
+    """
 
     num_speakers: int | None = None
     min_speakers: int | None = None
@@ -24,10 +31,15 @@ class DiarizationOptions:
     channel_speakers: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("num_speakers", "min_speakers", "max_speakers"):
+        for name in _COUNT_HINTS:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigurationError(f"{name} must be at least 1, got {value}")
+        if self.channel_speakers and any(getattr(self, name) is not None for name in _COUNT_HINTS):
+            # One speaker per channel: the recording's channels fix the count, so a hint could only contradict it.
+            raise ConfigurationError(
+                "--channel-speakers takes one speaker per channel; drop --speakers/--min-speakers/--max-speakers"
+            )
         if self.num_speakers is not None and (self.min_speakers is not None or self.max_speakers is not None):
             raise ConfigurationError("give either --speakers or --min-speakers/--max-speakers, not both")
         if self.min_speakers is not None and self.max_speakers is not None and self.min_speakers > self.max_speakers:

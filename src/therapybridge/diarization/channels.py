@@ -76,7 +76,11 @@ def diarize_channels(
     profiler: StageProfiler = NULL_PROFILER,
 ) -> DiarizationResult:
     """Diarize a (channels, samples) recording with one speaker per channel: a channel's speaker talks where that
-    channel is clearly louder than the others. Speaker ``SPEAKER_0i`` is channel ``i`` (ordered by first speech)."""
+    channel is clearly louder than the others. Speaker ``SPEAKER_0i`` is channel ``i`` (ordered by first speech).
+
+    The channels fix the number of speakers: ``DiarizationOptions`` refuses count hints together with
+    ``channel_speakers``, so ``options`` has nothing further to say here (it is accepted for the Diarizer interface).
+    """
     x = _channels_first(channels)
     with profiler.subprocess("channel_activity", channels=x.shape[0]):
         db = _frame_db(x, sample_rate)

@@ -345,6 +345,32 @@ def report(
         _say(f"wrote {path}")
 
 
+@app.command()
+def score(
+    hypothesis: Path = typer.Argument(
+        ..., metavar="HYP.json|HYP.rttm", help="Our transcript JSON, or an RTTM of hypothesis speaker turns."
+    ),
+    rttm: Path = typer.Option(..., "--rttm", help="Reference speaker turns (RTTM)."),
+    stm: Optional[Path] = typer.Option(None, "--stm", help="Reference words (STM): adds WER, cpWER and WDER."),
+    uem: Optional[Path] = typer.Option(None, "--uem", help="Scored regions (UEM); default: the whole recording."),
+    collar: float = typer.Option(0.0, "--collar", min=0.0, help="Seconds forgiven each side of reference boundaries."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+) -> None:
+    """Score a transcript against reference files: DER, JER, missed/false alarm/confusion, WER, cpWER, WDER."""
+    import json
+
+    try:
+        from .evaluation import format_score, score_transcript
+
+        result = score_transcript(hypothesis, rttm, stm=stm, uem=uem, collar=collar)
+    except ImportError as exc:
+        raise _fail(f"therapybridge: error: scoring needs the eval extra (pip install 'therapybridge[eval]'): {exc}",
+                    EXIT_FAILED) from None
+    except TherapyBridgeError as exc:
+        raise _fail(_error_line(None, exc), EXIT_FAILED) from None
+    typer.echo(json.dumps(result.to_dict(), indent=2) if as_json else format_score(result))
+
+
 def _register_optional_commands() -> None:
     """Commands that live with their feature's package (voice profiles, re-rendering)."""
     try:

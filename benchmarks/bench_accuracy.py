@@ -3,7 +3,7 @@
     python -m benchmarks.bench_accuracy
 
 WER: lower-cased, punctuation stripped, against `tests/data/sample.stm`. DER: pyannote.metrics, no collar, overlap
-scored, against `tests/data/sample.rttm`, with our speaker-homogeneous segments as the hypothesis. Word-speaker
+scored, against `tests/data/sample.rttm`, with the RTTM we write (the diarizer's own turns) as the hypothesis. Word-speaker
 accuracy: issue 6's metric (edit-distance word alignment, best one-to-one speaker mapping).
 """
 
@@ -35,6 +35,7 @@ def main() -> int:
     from therapybridge import AudioTranscriptionPipeline
     from therapybridge.align import score_word_speakers
     from therapybridge.types import Word
+    from therapybridge.writers import get_writer, parse_rttm
     from tests.references import SAMPLE_WAV, der, read_rttm, read_stm, reference_text, wer
 
     rows = []
@@ -45,7 +46,7 @@ def main() -> int:
             "model": model,
             "wer": wer(reference_text(), result.text),
             "bare_faster_whisper_wer": bare_faster_whisper_wer(model),
-            "der": der(read_rttm(), [(s.start, s.end, s.speaker) for s in result.segments]),
+            "der": der(read_rttm(), [(t.start, t.end, t.speaker) for t in parse_rttm(get_writer("rttm").render(result))]),
             "speakers": len(result.speakers),
             "word_speaker_accuracy": score_word_speakers(result.words, reference_words).accuracy,
         })

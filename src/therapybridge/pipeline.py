@@ -46,6 +46,7 @@ AUDIO_EXTENSIONS = frozenset(
     ".wav .mp3 .m4a .mp4 .aac .flac .ogg .oga .opus .webm .wma .aiff .aif .amr .mka .mkv .mov .3gp .caf".split()
 )
 DEFAULT_FORMATS = ("json", "txt", "srt", "vtt")
+_PREFETCH_POLL_S = 0.1  # how often a prefetch blocked on the full queue looks whether the consumer went away
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,8 @@ class AudioTranscriptionPipeline:
     ) -> Iterator[BatchItem]:
         """Process several recordings with one model load, preprocessing the next while the current is recognised.
 
-        Each input yields a ``BatchItem``; a failed input is reported and the batch goes on.
+        Each input yields a ``BatchItem``; a failed input is reported and the batch goes on. A caller that stops
+        early (``break``, ``close()``) stops the prefetch thread and frees the audio it had decoded.
         """
         config = self._config_for_call(**call_options)
         paths = [str(s) for s in sources]
@@ -207,27 +209,44 @@ class AudioTranscriptionPipeline:
             return
         loader = threading.Thread(target=self._warm_load, args=(config.enable_diarization,), daemon=True)
         loader.start()
-        ahead: "queue.Queue[Future[_Prepared]]" = queue.Queue(maxsize=1)
-        producer = threading.Thread(target=self._prefetch, args=(todo, config, ahead), daemon=True)
+        ahead: "queue.Queue[_Prepared]" = queue.Queue(maxsize=1)
+        stop = threading.Event()
+        producer = threading.Thread(
+            target=self._prefetch, args=(todo, config, ahead, stop), name="therapybridge-prefetch", daemon=True
+        )
         producer.start()
         try:
             for index, path in enumerate(todo):
                 if on_start is not None:
                     on_start(path, index, len(todo))
-                prepared = ahead.get().result()
-                yield self._finish(prepared, config, output_dir, formats)
+                yield self._finish(ahead.get(), config, output_dir, formats)
             producer.join()
         finally:
+            stop.set()
+            _discard_queued(ahead)  # the producer drains too, after its last put: nothing stays behind
             # A model half-loaded in native code when the interpreter exits aborts the process: let it finish.
             loader.join()
 
-    def _prefetch(self, paths: list[str], config: PipelineConfig, ahead: "queue.Queue[Future[_Prepared]]") -> None:
+    def _prefetch(
+        self, paths: list[str], config: PipelineConfig, ahead: "queue.Queue[_Prepared]", stop: threading.Event
+    ) -> None:
+        """Preprocess ``paths`` one ahead of the consumer until done or ``stop`` is set (the caller went away)."""
         for index, path in enumerate(paths):
+            if stop.is_set():
+                break
             if index == 1 and self.device.type == "cpu":
                 _run_at_idle_priority()  # from now on a file is being recognised: take only what it leaves idle
-            future: Future[_Prepared] = Future()
-            future.set_result(self._prepare(path, config))
-            ahead.put(future)
+            prepared: _Prepared | None = self._prepare(path, config)
+            while prepared is not None and not stop.is_set():
+                try:
+                    ahead.put(prepared, timeout=_PREFETCH_POLL_S)
+                    prepared = None
+                except queue.Full:
+                    continue
+            if prepared is not None:
+                _discard(prepared)
+        if stop.is_set():
+            _discard_queued(ahead)
 
     # ------------------------------------------------------------------ stages
     def _config_for_call(
@@ -273,6 +292,7 @@ class AudioTranscriptionPipeline:
                 prepared.audio = preprocess(source, config.audio, device=self.device, profiler=perf)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread, re-raised there
             prepared.error = exc
+        perf.start_wait()  # until _finish takes it up: in a batch, the previous file may still be running
         return prepared
 
     def _finish(
@@ -283,6 +303,7 @@ class AudioTranscriptionPipeline:
         formats: Sequence[str],
     ) -> BatchItem:
         perf = prepared.perf
+        perf.end_wait()
         try:
             if prepared.error is not None:
                 raise prepared.error
@@ -576,6 +597,20 @@ def _note_background_load(span: Any, seconds: float | None) -> None:
     """Record on the stage's model_loading span how long the overlapped background load took."""
     if seconds is not None and span is not None and hasattr(span, "set"):
         span.set(loaded_in_background=True, background_load_s=round(seconds, 3))
+
+
+def _discard(prepared: _Prepared) -> None:
+    """Drop a prefetched input nobody will process: free its audio and stop its performance logger's sampler."""
+    prepared.audio = None
+    _end_quietly(prepared.perf)
+
+
+def _discard_queued(ahead: "queue.Queue[_Prepared]") -> None:
+    while True:
+        try:
+            _discard(ahead.get_nowait())
+        except queue.Empty:
+            return
 
 
 def _end_quietly(perf: PerformanceLogger) -> None:

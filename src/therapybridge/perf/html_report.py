@@ -88,7 +88,7 @@ def _stage_of(span: Span, by_id: Mapping[int, Span]) -> str:
 
 def _timeline(session: PerformanceSession) -> str:
     spans = list(session.spans)
-    total = max(session.total_duration_ns, 1)
+    total = max(session.wall_duration_ns, 1)
     lanes = assign_lanes(spans)
     depths = _depths(spans)
     by_id = {s.id: s for s in spans}
@@ -154,7 +154,7 @@ def _line_plot(title: str, series: Sequence[tuple[str, str, Sequence[tuple[float
 
 
 def _plots(session: PerformanceSession) -> str:
-    total_s = session.total_duration_ns / 1e9
+    total_s = session.wall_duration_ns / 1e9
     samples = session.samples
 
     def series(attr: str, scale: float) -> list[tuple[float, float]]:

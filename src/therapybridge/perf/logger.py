@@ -256,6 +256,8 @@ class PerformanceLogger:
         self._overhead_ns = 0
         self._overhead_wall_ns = 0
         self._events = 0
+        self._wait_ns = 0
+        self._wait_started: int | None = None
         self._console_attached = False
 
     # ------------------------------------------------------------------------------------------ pipeline
@@ -308,6 +310,7 @@ class PerformanceLogger:
             raise PerfUsageError("end_pipeline() was called before start_pipeline().")
         if self._session is not None:
             return self._session
+        self.end_wait()
         for name in list(self._open_stages):
             log.warning("[%s] Stage was still open at end_pipeline(); closing it", name)
             self.end_stage(name)
@@ -335,6 +338,17 @@ class PerformanceLogger:
         if self._console_attached:
             self._console_attached = False
             detach_console_handler()
+
+    def start_wait(self) -> None:
+        """The run is queued behind another one (a prefetched batch file): this time is ``queue_wait``, not part of
+        ``total_duration``, until ``end_wait()``."""
+        if self._root is not None and self._session is None and self._wait_started is None:
+            self._wait_started = self._clock()
+
+    def end_wait(self) -> None:
+        if self._wait_started is not None:
+            self._wait_ns += self._clock() - self._wait_started
+            self._wait_started = None
 
     def snapshot(self) -> PerformanceSession:
         """The session so far (e.g. for a transcript's ``performance_metrics`` while writing it): spans still open
@@ -530,6 +544,7 @@ class PerformanceLogger:
             overhead_wall_ns=self._overhead_wall_ns,
             overhead_events=self._events,
             sample_interval=self._monitor.interval,
+            wait_ns=self._wait_ns + (end_ns - self._wait_started if self._wait_started is not None else 0),
         )
         return session.redacted() if self.redact_paths else session
 

@@ -270,6 +270,7 @@ class PerformanceSession:
     overhead_wall_ns: int = 0
     sample_interval: float | None = None
     sources: tuple[Mapping[str, Any], ...] = ()
+    wait_ns: int = 0  # time spent queued behind another run (a batch's prefetched file); not in total_duration
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "system_info", MappingProxyType(dict(self.system_info)))
@@ -283,13 +284,22 @@ class PerformanceSession:
         return next(span for span in self.spans if span.kind == "pipeline" and span.parent is None)
 
     @property
-    def total_duration_ns(self) -> int:
+    def wall_duration_ns(self) -> int:
+        """From the pipeline's start to its end, queue wait included (the span the timeline draws)."""
         return self.root.duration_ns
 
     @property
+    def total_duration_ns(self) -> int:
+        return max(self.root.duration_ns - self.wait_ns, 0)
+
+    @property
     def total_duration(self) -> float:
-        """Wall time of the whole pipeline, in seconds."""
+        """Wall time the pipeline spent on this run, in seconds; time queued behind another run is ``queue_wait``."""
         return _seconds(self.total_duration_ns)
+
+    @property
+    def queue_wait(self) -> float:
+        return _seconds(self.wait_ns)
 
     def children(self, span_id: int | None) -> list[Span]:
         return [span for span in self.spans if span.parent == span_id]
@@ -310,6 +320,7 @@ class PerformanceSession:
             stages.setdefault(span.name, []).append(span)
         metrics: dict[str, Any] = {
             "total_duration": _seconds(total),
+            "queue_wait": _seconds(self.wait_ns),
             "stages": {
                 name: self._stage_metrics(spans, total, by_parent) for name, spans in stages.items()
             },
@@ -434,6 +445,7 @@ class PerformanceSession:
             "overhead_ns": self.overhead_ns,
             "overhead_wall_ns": self.overhead_wall_ns,
             "overhead_events": self.overhead_events,
+            "wait_ns": self.wait_ns,
             "spans": [span.to_dict() for span in self.spans],
             "samples": [sample.to_dict() for sample in self.samples],
         }
@@ -462,6 +474,7 @@ class PerformanceSession:
                 overhead_wall_ns=int(data.get("overhead_wall_ns", 0)),
                 sample_interval=data.get("sample_interval"),
                 sources=tuple(dict(s) for s in data.get("sources") or ()),
+                wait_ns=int(data.get("wait_ns", 0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, PerfFormatError):
@@ -561,7 +574,8 @@ class PerformanceSession:
             overhead_wall_ns=sum(s.overhead_wall_ns for s in ordered),
             sample_interval=first.sample_interval,
             sources=tuple(
-                {"session_id": s.session_id, "source": s.source, "total_duration": s.total_duration}
+                {"session_id": s.session_id, "source": s.source, "total_duration": s.total_duration,
+                 "queue_wait": s.queue_wait}
                 for s in ordered
             ),
         )

@@ -42,7 +42,11 @@ def brute_force(word_starts, word_ends, turn_starts, turn_ends, turn_speakers, c
         cand = [k for k in range(n_spk) if ov[k] >= max(ov) - TIE_TOLERANCE]
         near = min(dist[k] for k in cand)
         cand = [k for k in cand if dist[k] <= near + TIE_TOLERANCE]
-        out.append(max(cand, key=lambda k: (win[k], -k)))
+        least = min(win[k] for k in cand)
+        cand = [k for k in cand if win[k] <= least + TIE_TOLERANCE]
+        middle = (a + b) / 2
+        started = [max((s for s, _ in intervals[k] if s <= middle), default=-np.inf) for k in range(n_spk)]
+        out.append(max(cand, key=lambda k: (started[k], -k)))
     return np.array(out)
 
 
@@ -76,9 +80,17 @@ def test_turns_of_one_speaker_that_overlap_are_not_counted_twice():
     assert assign_speaker_indices([1.5], [2.3], [0, 1, 1.4], [2, 2, 2.6], [0, 0, 1]).tolist() == [1]
 
 
-def test_a_word_covered_by_two_turns_goes_to_the_turn_that_goes_on_around_it():
-    # Both cover 4.2-4.8 entirely; A continues around it, B ends 0.2 s later.
-    assert assign_speaker_indices([4.2], [4.8], [0, 4.0], [10, 5.0], [0, 1]).tolist() == [0]
+def test_a_word_covered_by_two_turns_goes_to_the_turn_that_stops_around_it():
+    # Both cover 4.2-4.8 entirely; A goes on around it, B's short turn (4.0-5.0) inside A's is the word's own:
+    # a backchannel or interjection the diarizer found inside A's long turn.
+    assert assign_speaker_indices([4.2], [4.8], [0, 4.0], [10, 5.0], [0, 1]).tolist() == [1]
+    # Not only for speaker 1: the short turn wins whichever index it has.
+    assert assign_speaker_indices([4.2], [4.8], [4.0, 0], [5.0, 10], [0, 1]).tolist() == [0]
+
+
+def test_two_turns_that_both_go_on_around_a_word_prefer_the_one_that_started_nearer():
+    # Both cover 4.0-5.0 and go on well beyond the context window; B started at 3.0, A at 0.
+    assert assign_speaker_indices([4.0], [5.0], [0, 3.0], [10, 9.0], [0, 1]).tolist() == [1]
 
 
 def test_zero_length_words_and_turns():

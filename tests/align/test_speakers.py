@@ -133,3 +133,79 @@ def test_output_words_are_ordinary_frozen_words():
     assert out == Word(0.1, 0.2, " x", 0.5, "A") and hash(out) == hash(Word(0.1, 0.2, " x", 0.5, "A"))
     with pytest.raises(dataclasses.FrozenInstanceError):
         out.speaker = "B"
+
+
+# --------------------------------------------------------------------------- backchannels and interruptions
+LONG_A = " I went to the store and then".split(" ")[1:]
+LONG_A_REST = " I came back home.".split(" ")[1:]
+
+
+def _sentence_around(backchannel: tuple[tuple[float, float, str], ...]) -> Segment:
+    """One recognised segment: A's sentence from 0.5 s to 4.0 s, the backchannel, A's sentence on from 4.7 s."""
+    before = [(0.5 + 0.5 * k, 0.9 + 0.5 * k, f" {w}") for k, w in enumerate(LONG_A)]
+    after = [(4.7 + 0.5 * k, 5.1 + 0.5 * k, f" {w}") for k, w in enumerate(LONG_A_REST)]
+    words = words_of(*before, *backchannel, *after)
+    return Segment(words[0].start, words[-1].end, "".join(w.word for w in words), words)
+
+
+@pytest.mark.parametrize(
+    "backchannel",
+    [((4.1, 4.5, " mm-hmm,"),), ((4.05, 4.25, " yeah,"), (4.25, 4.5, " right,")), ((4.1, 4.5, " Mm-hmm."),)],
+    ids=["mm-hmm", "yeah-right", "own-sentence"],
+)
+def test_a_backchannel_inside_a_long_turn_becomes_its_own_segment(backchannel):
+    # A talks 0-10 s without a break; the diarizer found B's backchannel at 4.0-4.6 s, overlapped.
+    turns = (SpeakerTurn(0.0, 10.0, "A"), SpeakerTurn(4.0, 4.6, "B"))
+    segment = _sentence_around(backchannel)
+    out = align_transcript([segment], turns)
+    assert [s.speaker for s in out] == ["A", "B", "A"]
+    assert out[1].text == "".join(w for _, _, w in backchannel)
+    assert [w.word for w in out[1].words] == [w for _, _, w in backchannel]
+    assert out[0].text == " I went to the store and then" and out[2].text == " I came back home."
+    assert (out[1].start, out[1].end) == (backchannel[0][0], backchannel[-1][1])
+    assert all(w.speaker is None for w in segment.words)  # the input is untouched
+
+
+def test_a_backchannel_in_a_gap_of_the_long_turn_keeps_its_speaker_though_it_straddles_the_edge():
+    # The diarizer cut A's turn around B's "mm-hmm"; the recogniser stretched the word 0.05 s into A's turn.
+    turns = (SpeakerTurn(0.0, 4.05, "A"), SpeakerTurn(4.0, 4.6, "B"), SpeakerTurn(4.55, 10.0, "A"))
+    out = align_transcript([_sentence_around(((4.05, 4.6, " mm-hmm,"),))], turns)
+    assert [(s.speaker, s.text) for s in out][1] == ("B", " mm-hmm,")
+    assert [s.speaker for s in out] == ["A", "B", "A"]
+
+
+def test_without_the_interjection_rule_smoothing_absorbs_the_backchannel():
+    turns = (SpeakerTurn(0.0, 10.0, "A"), SpeakerTurn(4.0, 4.6, "B"))
+    out = align_transcript([_sentence_around(((4.1, 4.5, " mm-hmm,"),))], turns, {"interjection_window": 0})
+    assert [s.speaker for s in out] == ["A"]
+
+
+def test_a_word_only_partly_inside_a_short_turn_stays_with_the_long_one():
+    # " store" (3.9-4.4) shares 0.3 s with B's backchannel turn (4.1-4.4) and 0.5 s with A: it is A's.
+    turns = (SpeakerTurn(0.0, 10.0, "A"), SpeakerTurn(4.1, 4.4, "B"))
+    words = words_of((3.4, 3.9, " the"), (3.9, 4.4, " store."), (4.6, 5.0, " Then"))
+    assert [w.speaker for w in assign_speakers(words, turns)] == ["A", "A", "A"]
+
+
+def test_an_interruption_splits_where_the_interrupter_starts_talking():
+    # B cuts in at 9.5 s, 0.5 s before A's turn ends, and goes on. A's last word lies wholly in the overlap.
+    turns = (SpeakerTurn(0.0, 10.0, "A"), SpeakerTurn(9.5, 14.0, "B"))
+    words = words_of(
+        (7.6, 8.0, " So"), (8.0, 8.4, " I"), (8.4, 8.9, " think"), (8.9, 9.2, " we"), (9.2, 9.5, " should"),
+        (9.5, 9.8, " go."),
+        (9.8, 10.1, " Wait,"), (10.1, 10.5, " wait."), (10.6, 11.0, " I"), (11.0, 11.6, " disagree."),
+    )
+    out = align_transcript([Segment(7.6, 11.6, "".join(w.word for w in words), words)], turns)
+    assert [(s.speaker, s.text) for s in out] == [("A", " So I think we should go."), ("B", " Wait, wait. I disagree.")]
+    assert (out[0].end, out[1].start) == (9.8, 9.8)
+
+
+def test_an_edge_misattribution_without_a_turn_of_its_own_is_still_smoothed():
+    # B's turn starts 0.2 s early, before A's last word ends: by timing alone "there." (0.45 s in B's turn, 0.25 s
+    # in A's) is B's. But B does not stop around it (B's turn goes on), so it is no backchannel: it joins A's sentence.
+    turns = (SpeakerTurn(0.0, 2.8, "A"), SpeakerTurn(2.6, 8.0, "B"))
+    words = words_of((2.0, 2.35, " over"), (2.55, 3.05, " there."), (3.5, 3.9, " Yes."))
+    assert [w.speaker for w in assign_speakers(words, turns, {"smoothing": False})] == ["A", "B", "B"]
+    assert [w.speaker for w in assign_speakers(words, turns)] == ["A", "A", "B"]
+    out = align_transcript([Segment(2.0, 3.9, "".join(w.word for w in words), words)], turns)
+    assert [(s.speaker, s.text) for s in out] == [("A", " over there."), ("B", " Yes.")]

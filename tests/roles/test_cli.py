@@ -75,6 +75,20 @@ def test_render_with_corrections(tmp_path):
     assert "&lt;b&gt;you&lt;/b&gt;" in page and "<b>you</b>" not in page
 
 
+def test_corrections_keep_the_diarizer_turns_under_their_speaker_ids():
+    from therapybridge.roles.cli import apply_corrections
+    from therapybridge.types import SpeakerTurn
+    from therapybridge.writers import get_writer
+
+    turns = (SpeakerTurn(0.4, 1.5, "SPEAKER_00"), SpeakerTurn(1.2, 1.4, "SPEAKER_01"), SpeakerTurn(1.9, 3.1, "SPEAKER_01"))
+    original = _transcript("a.wav").with_changes(turns=turns)
+    corrected = apply_corrections(original, {"SPEAKER_00": "Dr. Rivera"}, {"SPEAKER_01": "client"})
+    assert corrected.turns == turns and original.speakers[0].label == "SPEAKER_00"
+    assert [s.label for s in corrected.speakers] == ["Dr. Rivera", "Client"]
+    rttm = get_writer("rttm").render(corrected)  # ids, not labels, and the overlap kept
+    assert [line.split()[7] for line in rttm.splitlines()] == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_01"]
+
+
 def test_render_role_only_relabels_neutral_and_role_labels(tmp_path):
     data = _transcript("a.wav").to_dict()
     data["speakers"] = [

@@ -13,9 +13,11 @@ Choice of speaker for one word ``[a, b]`` (lexicographic):
 1. the largest overlap with the speaker's talk time;
 2. then the smallest distance to one of the speaker's turns (a word in a gap, or a zero-length word, has no
    overlap with anybody and goes to the nearest turn; a zero-length word inside a turn is at distance 0);
-3. then the largest overlap with the widened window ``[a - context, b + context]`` (two turns that both cover the
-   word entirely: the one that goes on around it wins);
-4. then the lowest speaker index.
+3. then the *smallest* talk time in the widened window ``[a - context, b + context]``: of two turns that both
+   cover the word, the one that stops around it wins over the one that goes on around it (a backchannel or an
+   interjection the diarizer placed inside another speaker's long turn belongs to the short turn);
+4. then the latest turn start at or before the word's midpoint (the turn that started nearest the word);
+5. then the lowest speaker index.
 """
 
 from __future__ import annotations
@@ -213,9 +215,24 @@ def _resolve(table: CoverageTable, a: np.ndarray, b: np.ndarray, overlap: np.nda
     if apart.size:
         distance = np.where(candidate[apart], speaker_distances(table, a[apart], b[apart]), np.inf)
         candidate[apart] &= distance <= distance.min(1, keepdims=True) + TIE_TOLERANCE
-    window = np.where(candidate, overlaps(table, a - context, b + context), -np.inf)
-    candidate &= window >= window.max(1, keepdims=True) - TIE_TOLERANCE
+    window = np.where(candidate, overlaps(table, a - context, b + context), np.inf)
+    candidate &= window <= window.min(1, keepdims=True) + TIE_TOLERANCE
+    tied = np.flatnonzero(candidate.sum(1) > 1)
+    if tied.size:
+        started = np.where(candidate[tied], latest_starts(table, (a[tied] + b[tied]) / 2), -np.inf)
+        candidate[tied] &= started >= started.max(1, keepdims=True)
     return candidate.argmax(1)  # the first remaining candidate
+
+
+def latest_starts(table: CoverageTable, t: np.ndarray) -> np.ndarray:
+    """Each speaker's latest turn start at or before each time in ``t`` (-inf when none): shape (len(t), S)."""
+    latest = np.full((t.size, table.n_speakers), -np.inf)
+    for k, (starts, _) in enumerate(table.per_speaker):
+        if not starts.size:
+            continue
+        i = np.searchsorted(starts, t, side="right") - 1
+        latest[:, k] = np.where(i >= 0, starts[np.clip(i, 0, None)], -np.inf)
+    return latest
 
 
 def score_words(

@@ -5,6 +5,19 @@ a word whose timing evidence is ambiguous (it straddles another speaker's turn e
 in a gap, or has no duration) joins the speaker of the sentence it belongs to, as voted by that sentence's words
 whose timing is clear. Diarization timestamps are coarse (tens of milliseconds) and recognisers stretch a word over
 the pause before it, so the sentence is the better witness at an edge.
+
+Except for a word in a turn of its own. When the diarizer gives speaker B a turn *inside* A's speech (A talks
+on both sides of it: a backchannel, "mm-hmm", "yeah", "right", overlapped or in a gap of A's turn), the words
+lying mostly inside B's turn keep B, even one or two of them in the middle of A's sentence; segments then split
+around them, so the backchannel becomes its own segment. Precisely, a word that the core gave speaker ``k``
+keeps ``k`` when ``k``'s turns cover at least half of it and some other speaker talks more than ``k`` both in the
+``interjection_window`` seconds before the word and in those after it. An interruption (B starts before A ends
+and goes on) is not inside A's speech, so the words in the overlap still join their sentence's speaker.
+
+Where two speakers' turns overlap at a word, the core gives it to the speaker whose turns cover it best (rule 1
+of :mod:`therapybridge.align.core`); between turns that both cover it, to the one that stops around it rather
+than the one that goes on (the shorter turn: a backchannel inside a long turn), then to the one that started
+nearer the word (rules 3 and 4).
 """
 
 from __future__ import annotations
@@ -23,7 +36,7 @@ import numpy as np
 from ..errors import ConfigurationError
 from ..perf.hooks import NULL_PROFILER, StageProfiler
 from ..types import Segment, SpeakerTurn, Word
-from .core import CoverageTable, SpeakerScores, build_coverage, score_words, speaker_distances
+from .core import TIE_TOLERANCE, CoverageTable, SpeakerScores, build_coverage, overlaps, score_words, speaker_distances
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +54,8 @@ class AlignOptions:
     ``smoothing_reach``: a sentence's speaker is only given to a word whose nearest turn of that speaker lies
     within this many seconds (a vote never moves a word into a speaker's silence).
     ``sentence_pause``: a pause this long between two words also ends a sentence.
+    ``interjection_window``: seconds either side of a word in which another speaker must talk more than the word's
+    own for it to count as a turn of its own inside that speaker's speech (kept by smoothing); 0 turns that off.
     ``split_segments``: split recognised segments where the speaker changes.
     """
 
@@ -49,10 +64,11 @@ class AlignOptions:
     rival_share: float = 0.0
     smoothing_reach: float = 0.5
     sentence_pause: float = 1.5
+    interjection_window: float = 1.0
     split_segments: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("context", "smoothing_reach", "sentence_pause"):
+        for name in ("context", "smoothing_reach", "sentence_pause", "interjection_window"):
             if getattr(self, name) < 0:
                 raise ConfigurationError(f"align option {name} must not be negative, got {getattr(self, name)}")
         if not 0.0 <= self.rival_share < 1.0:
@@ -160,12 +176,30 @@ def _smooth(
         return chosen
     target = sentence_speaker[candidates]
     distance = speaker_distances(table, scores.starts[candidates], scores.ends[candidates])
-    within_reach = distance[np.arange(candidates.size), target] <= opts.smoothing_reach
-    moved = candidates[within_reach]
+    movable = distance[np.arange(candidates.size), target] <= opts.smoothing_reach
+    movable &= ~_in_own_turn(scores, table, candidates, opts.interjection_window)
+    moved = candidates[movable]
     logger.debug("smoothing moved %d of %d ambiguous words to their sentence's speaker", moved.size, ambiguous.sum())
     smoothed = chosen.copy()
-    smoothed[moved] = target[within_reach]
+    smoothed[moved] = target[movable]
     return smoothed
+
+
+def _in_own_turn(scores: SpeakerScores, table: CoverageTable, words: np.ndarray, window: float) -> np.ndarray:
+    """Which of ``words`` lie in a turn of their speaker's own inside another speaker's speech (see the module
+    docstring): the chosen speaker covers at least half of the word, and one other speaker talks more than the
+    chosen one both in the ``window`` seconds before the word and in those after it. O(len(words) · (log T + S))."""
+    if window <= 0 or not words.size:
+        return np.zeros(words.size, dtype=bool)
+    a, b = scores.starts[words], scores.ends[words]
+    own = scores.speaker[words]
+    duration = b - a
+    mostly_inside = (duration > TIE_TOLERANCE) & (scores.overlap[words] >= 0.5 * duration)
+    rows = np.arange(words.size)
+    before = overlaps(table, a - window, a)
+    after = overlaps(table, b, b + window)
+    around = (before > before[rows, own][:, None] + TIE_TOLERANCE) & (after > after[rows, own][:, None] + TIE_TOLERANCE)
+    return mostly_inside & around.any(1)
 
 
 def assign_speakers(

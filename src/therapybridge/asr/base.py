@@ -36,13 +36,16 @@ class TranscribeOptions:
     vad_speech_pad_ms: int = 200
     # Hallucination guards: regions quieter than this are never decoded; a window with no_speech_prob above
     # ``no_speech_threshold`` and either a mean log-probability below ``log_prob_threshold`` or a text compression
-    # ratio above ``compression_ratio_threshold`` is dropped; a phrase repeated back to back more than
-    # ``max_phrase_repeats`` times is cut to one occurrence (0 turns that guard off).
+    # ratio above ``compression_ratio_threshold`` is dropped. Repetition loops: a short phrase (1-3 words) said
+    # back to back up to ``max_short_phrase_repeats`` times is speech ("no, no, no, no, no, no") and kept; more
+    # often, or a longer phrase (4-8 words) more than ``max_phrase_repeats`` times, is a Whisper loop and cut to
+    # one occurrence, the removed words counted in the stage's metadata (``max_phrase_repeats=0`` turns it off).
     silence_floor_db: float = -60.0
     no_speech_threshold: float | None = 0.6
     log_prob_threshold: float | None = -1.0
     compression_ratio_threshold: float | None = 2.4
     max_phrase_repeats: int = 5
+    max_short_phrase_repeats: int = 8
     # The model name the remote (OpenAI) backend asks for; ``model`` names the local Whisper weights.
     remote_model: str = "whisper-1"
 

@@ -175,31 +175,37 @@ class FasterWhisperTranscriber(Transcriber):
             batch_size=opts.batch_size,
             beam_size=opts.beam_size,
         ) as span:
-            segments, info, dropped = self._decode_in_groups(samples, pieces)
-            annotate(span, segments=len(segments), words=sum(len(s.words) for s in segments), dropped_segments=dropped)
+            segments, info, dropped, looped = self._decode_in_groups(samples, pieces)
+            annotate(span, segments=len(segments), words=sum(len(s.words) for s in segments), dropped_segments=dropped,
+                     loop_words_removed=looped)
+        if looped:
+            logger.debug("repetition loops: removed %d words", looped)
         return self._result(segments, info.language, info.language_probability, samples,
-                            regions=sum(len(piece) for piece in pieces))
+                            regions=sum(len(piece) for piece in pieces), loop_words_removed=looped)
 
     def _decode_in_groups(
         self, samples: np.ndarray, pieces: list[list[tuple[int, int]]]
-    ) -> tuple[list[Segment], Any, int]:
+    ) -> tuple[list[Segment], Any, int, int]:
         """Decode the pieces a group at a time: faster-whisper holds a copy of its input and the features of every
         window of a call at once, so one call on a 2-hour recording needs a gigabyte more than a group does.
         Groups are whole batches and windows never see each other, so the words are the ones a single call gives;
-        the language found in the first group is kept for the others, as a single call would."""
+        the language found in the first group is kept for the others, as a single call would.
+        Returns the segments, the first group's info, the windows dropped as non-speech and the loop words removed."""
         opts = self.options
         group = max(1, _WINDOWS_PER_CALL // opts.batch_size) * opts.batch_size
         segments: list[Segment] = []
-        first_info, dropped = None, 0
+        first_info, dropped, looped = None, 0, 0
         for first in range(0, len(pieces), group):
             packed, clips, layout = _packed_audio(samples, pieces[first : first + group])
             language = opts.language or (first_info.language if first_info is not None else None)
             raw, info = self._decode(packed, clips, language)
             del packed
-            segments.extend(_to_segments(raw, layout, opts))
+            kept, removed = _to_segments(raw, layout, opts)
+            segments.extend(kept)
+            looped += removed
             dropped += sum(is_non_speech(s, opts) for s in raw)
             first_info = first_info or info
-        return segments, first_info, dropped
+        return segments, first_info, dropped, looped
 
     def _decode(self, packed: np.ndarray, clips: list[dict[str, float]], language: str | None) -> tuple[list[Any], Any]:
         from faster_whisper import BatchedInferencePipeline
@@ -226,7 +232,7 @@ class FasterWhisperTranscriber(Transcriber):
         return None if is_multilingual else "en"
 
     def _result(self, segments: Any, language: str | None, probability: float | None, samples: np.ndarray,
-                *, regions: int) -> ASRResult:
+                *, regions: int, loop_words_removed: int = 0) -> ASRResult:
         return ASRResult(
             segments=tuple(segments),
             language=language,
@@ -239,6 +245,7 @@ class FasterWhisperTranscriber(Transcriber):
                 "compute_type": self.compute_type,
                 "audio_seconds": round(len(samples) / SAMPLE_RATE, 3),
                 "speech_regions": regions,
+                "loop_words_removed": loop_words_removed,
             },
         )
 
@@ -413,18 +420,22 @@ class _ClockMap:
         return round(packed_time + self.region_of(packed_time).offset, 3)
 
 
-def _to_segments(raw: list[Any], layout: list[_Region], opts: TranscribeOptions) -> list[Segment]:
+def _to_segments(raw: list[Any], layout: list[_Region], opts: TranscribeOptions) -> tuple[list[Segment], int]:
+    """Segments on the input clock, and how many words of repetition loops were removed."""
     clock = _ClockMap(layout)
     segments: list[Segment] = []
+    removed = 0
     for seg in raw:
         if is_non_speech(seg, opts):
             continue
         if seg.words:
-            placed = _without_loops([clock.word(w) for w in seg.words], opts.max_phrase_repeats)
+            words = [clock.word(w) for w in seg.words]
+            placed = _without_loops(words, opts.max_phrase_repeats, opts.max_short_phrase_repeats)
+            removed += len(words) - len(placed)
             segments.extend(_split_at_regions(placed))
         elif seg.text.strip():
             segments.append(Segment(start=clock.time(seg.start), end=clock.time(seg.end), text=seg.text.strip()))
-    return segments
+    return segments, removed
 
 
 def is_non_speech(seg: Any, opts: TranscribeOptions) -> bool:
@@ -461,16 +472,23 @@ def _norm(word: Word) -> str:
     return " ".join(_TOKEN.findall(word.word.lower()))
 
 
-def _without_loops(words: list[tuple[Word, Any]], max_repeats: int) -> list[tuple[Word, Any]]:
-    """Cut a phrase of 1-8 words repeated back to back more than ``max_repeats`` times down to one occurrence."""
-    if max_repeats <= 0 or len(words) <= max_repeats:
+SHORT_PHRASE_WORDS = 3  # "no", "I know", "thank you so": said over and over in real speech
+
+
+def _without_loops(
+    words: list[tuple[Word, Any]], max_repeats: int, max_short_repeats: int = 8
+) -> list[tuple[Word, Any]]:
+    """Cut repetition loops down to one occurrence: a phrase of up to ``SHORT_PHRASE_WORDS`` words repeated back
+    to back more than ``max_short_repeats`` times, or a longer one (up to 8 words) more than ``max_repeats`` times.
+    Fewer repeats are speech and stay. ``max_repeats <= 0`` keeps everything."""
+    if max_repeats <= 0 or len(words) <= min(max_repeats, max_short_repeats):
         return words
     keys = [_norm(w) for w, _ in words]
     out_words: list[tuple[Word, Any]] = []
     i = 0
     while i < len(words):
         span, repeats = _longest_loop(keys, i)
-        if repeats > max_repeats:
+        if repeats > (max_short_repeats if span <= SHORT_PHRASE_WORDS else max_repeats):
             out_words.extend(words[i : i + span])
             i += span * repeats
         else:

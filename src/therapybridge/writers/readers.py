@@ -6,7 +6,7 @@ import html
 import json
 import math
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,45 +54,45 @@ def _first_problem(data: Any) -> str | None:
             return f"speakers[{n}] must be an object with a string 'id'"
         if speaker.get("role") is not None and not isinstance(speaker["role"], str):
             return f"speakers[{n}].role must be a string or null"
-    segments = data.get("segments")
-    if not isinstance(segments, list):
-        return "'segments' must be a list"
-    for n, segment in enumerate(segments):
-        problem = _segment_problem(segment, f"segments[{n}]")
-        if problem:
-            return problem
-    turns = data.get("turns", [])  # absent before schema 1.1
-    if not isinstance(turns, list):
-        return "'turns' must be a list"
-    for n, turn in enumerate(turns):
-        problem = _turn_problem(turn, f"turns[{n}]")
-        if problem:
-            return problem
+    # "turns" is absent before schema 1.1.
+    problem = _list_problem(data.get("segments"), "segments", _segment_problem)
+    problem = problem or _list_problem(data.get("turns", []), "turns", _turn_problem)
+    if problem:
+        return problem
     for key in ("performance_metrics", "provenance"):
         if data.get(key) is not None and not isinstance(data[key], Mapping):
             return f"'{key}' must be an object"
     return None
 
 
-def _turn_problem(turn: Any, where: str) -> str | None:
-    if not isinstance(turn, Mapping):
+def _list_problem(items: Any, key: str, item_problem: Callable[[Any, str], str | None]) -> str | None:
+    if not isinstance(items, list):
+        return f"'{key}' must be a list"
+    return next((p for n, item in enumerate(items) if (p := item_problem(item, f"{key}[{n}]"))), None)
+
+
+def _span_problem(span: Any, where: str) -> str | None:
+    """What is wrong with an object that should have a numeric ``start`` no later than its ``end``."""
+    if not isinstance(span, Mapping):
         return f"{where} must be an object"
-    if not (_is_time(turn.get("start")) and _is_time(turn.get("end"))):
+    if not (_is_time(span.get("start")) and _is_time(span.get("end"))):
         return f"{where} needs numeric 'start' and 'end'"
-    if turn["end"] < turn["start"]:
+    if span["end"] < span["start"]:
         return f"{where} ends before it starts"
-    if not isinstance(turn.get("speaker"), str):
-        return f"{where}.speaker must be a string"
     return None
 
 
+def _turn_problem(turn: Any, where: str) -> str | None:
+    problem = _span_problem(turn, where)
+    if problem is None and not isinstance(turn.get("speaker"), str):
+        return f"{where}.speaker must be a string"
+    return problem
+
+
 def _segment_problem(segment: Any, where: str) -> str | None:
-    if not isinstance(segment, Mapping):
-        return f"{where} must be an object"
-    if not (_is_time(segment.get("start")) and _is_time(segment.get("end"))):
-        return f"{where} needs numeric 'start' and 'end'"
-    if segment["end"] < segment["start"]:
-        return f"{where} ends before it starts"
+    problem = _span_problem(segment, where)
+    if problem:
+        return problem
     if not isinstance(segment.get("text", ""), str):
         return f"{where}.text must be a string"
     if segment.get("speaker") is not None and not isinstance(segment["speaker"], str):

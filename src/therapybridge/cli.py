@@ -115,7 +115,7 @@ def transcribe(
     allow_remote: bool = typer.Option(
         False, "--allow-remote", help="Permit a remote backend to receive the audio (also THERAPYBRIDGE_ALLOW_REMOTE=1)."
     ),
-    allow_download: bool = typer.Option(False, "--allow-download", help="Permit downloading a hub model by name."),
+    allow_download: bool = typer.Option(False, "--allow-download", help="Permit downloading a hub model by name (Whisper or pyannote)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", help="Recognition batch size (default 8).", min=1),
     beam_size: Optional[int] = typer.Option(None, "--beam-size", help="Beam search width (default 5).", min=1),
     compute_type: Optional[str] = typer.Option(None, "--compute-type", help="CTranslate2 type (default int8 on CPU, float16 on CUDA)."),

@@ -134,7 +134,9 @@ class AudioTranscriptionPipeline:
         with _subprocess(profiler, "model_loading", engine=self.config.diarizer) as span:
             with self._diarizer_lock:
                 if self._diarizer is None:
-                    self._diarizer = load_diarizer(self.config.diarizer, self.device)
+                    self._diarizer = load_diarizer(
+                        self.config.diarizer, self.device, allow_download=self.config.asr.allow_download
+                    )
                 self._load_timed("diarization", self._diarizer.load, background)
             if not background:
                 _note_background_load(span, self._background_load_s.pop("diarization", None))

@@ -30,12 +30,17 @@ __all__ = [
 
 DIARIZERS = ("default", "pyannote")
 _lock = threading.Lock()
-_diarizers: dict[tuple[str, str], Diarizer] = {}
+_diarizers: dict[tuple[str, str, bool], Diarizer] = {}
 
 
-def load_diarizer(name: str = "default", device: torch.device | str = "cpu") -> Diarizer:
-    """The diarizer called ``name`` on ``device``, created once per process and reused (models load lazily)."""
-    key = (name, str(torch.device(device)))
+def load_diarizer(
+    name: str = "default", device: torch.device | str = "cpu", *, allow_download: bool = False
+) -> Diarizer:
+    """The diarizer called ``name`` on ``device``, created once per process and reused (models load lazily).
+
+    ``allow_download`` lets a backend whose weights are named on a hub fetch them (pyannote); the default engine's
+    weights ship in a package and never download."""
+    key = (name, str(torch.device(device)), allow_download and name == "pyannote")
     with _lock:
         if key not in _diarizers:
             if name == "default":
@@ -45,7 +50,7 @@ def load_diarizer(name: str = "default", device: torch.device | str = "cpu") -> 
             elif name == "pyannote":
                 from .pyannote_backend import PyannoteDiarizer
 
-                _diarizers[key] = PyannoteDiarizer(device)
+                _diarizers[key] = PyannoteDiarizer(device, allow_download=allow_download)
             else:
                 raise ConfigurationError(f"unknown diarizer {name!r}; choose one of: {', '.join(DIARIZERS)}")
         return _diarizers[key]

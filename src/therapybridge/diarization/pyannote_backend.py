@@ -1,13 +1,18 @@
 """Optional backend: pyannote.audio's speaker-diarization pipeline, when the user has installed it and its weights.
 
 Telemetry is switched off before pyannote is imported. The pipeline is read from ``THERAPYBRIDGE_PYANNOTE_PIPELINE``
-(a local directory or config.yaml, or a hub name the user has already cached); nothing is downloaded by us.
+(a local directory holding its ``config.yaml``, or that file) and loaded with the Hugging Face hub in offline mode,
+so models it names must be on the machine too. A hub name (the default, ``pyannote/speaker-diarization-3.1``) is
+fetched only with ``allow_download=True`` (the CLI's ``--allow-download``), as Whisper hub models are.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,6 +25,8 @@ from .base import DiarizationOptions, DiarizationResult, Diarizer
 log = logging.getLogger(__name__)
 
 DEFAULT_PIPELINE = "pyannote/speaker-diarization-3.1"
+PIPELINE_ENV = "THERAPYBRIDGE_PYANNOTE_PIPELINE"
+_LOCAL_HINT = f"set {PIPELINE_ENV} to a local directory holding the pipeline's config.yaml (or to that file)"
 
 
 def pyannote_available() -> bool:
@@ -32,12 +39,62 @@ def pyannote_available() -> bool:
     return True
 
 
+def resolve_pipeline(source: str, *, allow_download: bool) -> str:
+    """The ``config.yaml`` of a local pipeline, or a hub name when downloading is allowed; otherwise an error that
+    says how to point the backend at a local copy."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        config = path / "config.yaml"
+        if not config.is_file():
+            raise ModelNotFoundError(f"{source!r} holds no config.yaml; {_LOCAL_HINT}")
+        return str(config)
+    if path.is_file():
+        return str(path)
+    if path.is_absolute() or source.startswith((".", "~")) or source.endswith(("/", ".yaml", ".yml")):
+        raise ModelNotFoundError(f"no pyannote pipeline at {source!r}; {_LOCAL_HINT}")
+    if not allow_download:
+        raise ModelNotFoundError(
+            f"the pyannote pipeline {source!r} is a hub name and downloading is off; {_LOCAL_HINT}, "
+            "or pass --allow-download (allow_download=True) to fetch it"
+        )
+    return source
+
+
+@contextlib.contextmanager
+def _hub_offline(offline: bool) -> Iterator[None]:
+    """Hugging Face hub offline mode while a pipeline loads, so a model it names is never fetched behind our back."""
+    if not offline:
+        yield
+        return
+    previous = os.environ.get("HF_HUB_OFFLINE")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    try:
+        constants = __import__("huggingface_hub.constants", fromlist=["HF_HUB_OFFLINE"])
+    except ImportError:
+        constants = None
+    saved = getattr(constants, "HF_HUB_OFFLINE", None)
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True  # read at import time; functions consult the module attribute
+    try:
+        yield
+    finally:
+        if constants is not None:
+            constants.HF_HUB_OFFLINE = saved
+        if previous is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = previous
+
+
 class PyannoteDiarizer(Diarizer):
     name = "pyannote"
 
-    def __init__(self, device: torch.device | str = "cpu", pipeline: str | None = None) -> None:
+    def __init__(
+        self, device: torch.device | str = "cpu", pipeline: str | None = None, *, allow_download: bool = False
+    ) -> None:
         self.device = torch.device(device)
-        self.source = pipeline or os.environ.get("THERAPYBRIDGE_PYANNOTE_PIPELINE", DEFAULT_PIPELINE)
+        self.source = pipeline or os.environ.get(PIPELINE_ENV) or DEFAULT_PIPELINE
+        self.allow_download = allow_download
         self._pipeline = None
 
     def load(self, profiler: StageProfiler = NULL_PROFILER) -> None:
@@ -45,18 +102,17 @@ class PyannoteDiarizer(Diarizer):
             return
         if not pyannote_available():
             raise DependencyError("the pyannote backend needs pyannote.audio: pip install 'therapybridge[pyannote]'")
+        source = resolve_pipeline(self.source, allow_download=self.allow_download)
         from pyannote.audio import Pipeline
 
         with profiler.subprocess("model_loading", engine=self.name, device=str(self.device)):
             try:
-                pipeline = Pipeline.from_pretrained(self.source)
+                with _hub_offline(not self.allow_download):
+                    pipeline = Pipeline.from_pretrained(source)
             except Exception as exc:
-                raise ModelNotFoundError(
-                    f"could not load the pyannote pipeline {self.source!r}; set THERAPYBRIDGE_PYANNOTE_PIPELINE to "
-                    "a local copy of its weights"
-                ) from exc
+                raise ModelNotFoundError(f"could not load the pyannote pipeline {self.source!r}; {_LOCAL_HINT}") from exc
             if pipeline is None:
-                raise ModelNotFoundError(f"pyannote pipeline {self.source!r} is not available offline")
+                raise ModelNotFoundError(f"pyannote pipeline {self.source!r} is not available offline; {_LOCAL_HINT}")
             self._pipeline = pipeline.to(self.device)
 
     def diarize(

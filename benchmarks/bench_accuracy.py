@@ -2,9 +2,10 @@
 
     python -m benchmarks.bench_accuracy
 
-WER: lower-cased, punctuation stripped, against `tests/data/sample.stm`. DER: pyannote.metrics, no collar, overlap
-scored, against `tests/data/sample.rttm`, with the RTTM we write (the diarizer's own turns) as the hypothesis. Word-speaker
-accuracy: issue 6's metric (edit-distance word alignment, best one-to-one speaker mapping).
+WER: Whisper's English normaliser on both sides, against `tests/data/sample.stm`. DER: pyannote.metrics, no collar,
+overlap scored, against `tests/data/sample.rttm`, with the RTTM we write (the diarizer's own turns) as the hypothesis. Word-speaker
+accuracy: issue 6's metric (edit-distance word alignment, best one-to-one speaker mapping). WER and DER come from
+``therapybridge.evaluation``.
 """
 
 from __future__ import annotations
@@ -21,32 +22,33 @@ def bare_faster_whisper_wer(model: str) -> float:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     from therapybridge.asr.models import resolve_model
-    from tests.references import SAMPLE_WAV, reference_text, wer
+    from therapybridge.evaluation import word_error_rate
+    from tests.references import SAMPLE_WAV, reference_text
 
     whisper = WhisperModel(str(resolve_model(model).path), device="cpu", compute_type="int8")
     segments, _ = BatchedInferencePipeline(model=whisper).transcribe(
         str(SAMPLE_WAV), batch_size=8, beam_size=5, word_timestamps=True
     )
-    return wer(reference_text(), " ".join(s.text for s in segments))
+    return word_error_rate(reference_text(), " ".join(s.text for s in segments)).wer
 
 
 def main() -> int:
-    sys.path.insert(0, str(ROOT))
     from therapybridge import AudioTranscriptionPipeline
     from therapybridge.align import score_word_speakers
+    from therapybridge.evaluation import read_rttm, read_stm, score_diarization, word_error_rate
     from therapybridge.types import Word
     from therapybridge.writers import get_writer, parse_rttm
-    from tests.references import SAMPLE_WAV, der, read_rttm, read_stm, reference_text, wer
+    from tests.references import SAMPLE_RTTM, SAMPLE_STM, SAMPLE_WAV, reference_text
 
     rows = []
     for model in ("base", "tiny.en"):
         result = AudioTranscriptionPipeline(device="cpu", asr__model=model).process(SAMPLE_WAV)
-        reference_words = [Word(None, None, t, speaker=u.speaker) for u in read_stm() for t in u.text.split()]
+        reference_words = [Word(None, None, t, speaker=u.speaker) for u in read_stm(SAMPLE_STM) for t in u.text.split()]
         rows.append({
             "model": model,
-            "wer": wer(reference_text(), result.text),
+            "wer": word_error_rate(reference_text(), result.text).wer,
             "bare_faster_whisper_wer": bare_faster_whisper_wer(model),
-            "der": der(read_rttm(), [(t.start, t.end, t.speaker) for t in parse_rttm(get_writer("rttm").render(result))]),
+            "der": score_diarization(read_rttm(SAMPLE_RTTM), parse_rttm(get_writer("rttm").render(result))).der,
             "speakers": len(result.speakers),
             "word_speaker_accuracy": score_word_speakers(result.words, reference_words).accuracy,
         })
@@ -56,7 +58,7 @@ def main() -> int:
         "## Accuracy on the real sample (30 s, two speakers)",
         "",
         "`python -m benchmarks.bench_accuracy`: the whole pipeline with default settings (diarization on, no hints) "
-        "on `tests/data/sample.wav`. WER lower-cased and punctuation stripped vs `sample.stm`; DER with "
+        "on `tests/data/sample.wav`. WER after Whisper's English normaliser vs `sample.stm`; DER with "
         "pyannote.metrics, no collar, overlap scored, vs `sample.rttm`; bare faster-whisper is "
         "`BatchedInferencePipeline` (batch 8, beam 5) on the same file.",
         "",

@@ -27,12 +27,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from tests.align.seed import seed_nested_loop
+from therapybridge.align import assign_speaker_indices, assign_speakers, score_word_speakers
+from therapybridge.types import SpeakerTurn, Word
 
-from therapybridge.align import assign_speaker_indices, assign_speakers, score_word_speakers  # noqa: E402
-from therapybridge.types import SpeakerTurn, Word  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "benchmarks" / "results"
 WORDS, TURNS, SPEAKERS = 50_000, 10_000, 4
@@ -60,19 +59,6 @@ def synthetic_session(n_words: int, n_turns: int, n_speakers: int = SPEAKERS, se
     words = [Word(float(s), float(e), _TOKENS[t], 0.9) for s, e, t in zip(word_starts, word_ends, tokens)]
     arrays = (word_starts, word_ends, starts, ends, speakers)
     return words, turns, arrays
-
-
-def seed_nested_loop(words: list[Word], turns: list[SpeakerTurn]) -> list[Word]:
-    """The seed report's alignment: every word against every turn, keeping the largest positive overlap."""
-    out = []
-    for w in words:
-        best, best_overlap = None, 0.0
-        for t in turns:
-            overlap = min(w.end, t.end) - max(w.start, t.start)
-            if overlap > best_overlap:
-                best, best_overlap = t.speaker, overlap
-        out.append(Word(w.start, w.end, w.word, w.probability, best))
-    return out
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> dict[str, float]:
@@ -167,7 +153,8 @@ def accuracy() -> dict[str, Any]:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     from tests.datagen import read_wav
-    from tests.references import SAMPLE_WAV, read_rttm, read_stm
+    from tests.references import SAMPLE_RTTM, SAMPLE_STM, SAMPLE_WAV
+    from therapybridge.evaluation import read_rttm, read_stm
     from therapybridge.asr.models import resolve_model
     from therapybridge.diarization import load_diarizer
 
@@ -176,10 +163,10 @@ def accuracy() -> dict[str, Any]:
         str(SAMPLE_WAV), batch_size=8, beam_size=5, word_timestamps=True
     )
     words = [Word(w.start, w.end, w.word, w.probability) for p in pieces for w in p.words]
-    reference = [Word(u.start, u.end, u.text, speaker=u.speaker) for u in read_stm()]
+    reference = [Word(u.start, u.end, u.text, speaker=u.speaker) for u in read_stm(SAMPLE_STM)]
     audio, rate = read_wav(SAMPLE_WAV)
     diarizations = {
-        "reference turns (sample.rttm)": [SpeakerTurn(s, e, k) for s, e, k in read_rttm()],
+        "reference turns (sample.rttm)": read_rttm(SAMPLE_RTTM),
         "the project's diarizer (default settings)": list(load_diarizer("default", "cpu").diarize(audio, rate).turns),
     }
     results: dict[str, Any] = {}

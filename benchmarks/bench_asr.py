@@ -25,13 +25,11 @@ from typing import Any, Callable
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from tests.datagen import read_wav, real_voice_session
+from tests.references import SAMPLE_WAV, reference_text
+from therapybridge.evaluation import word_error_rate
 
-from tests.datagen import real_voice_session  # noqa: E402
-from tests.references import SAMPLE_WAV, reference_text, wer  # noqa: E402
-from tests.datagen import read_wav  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "benchmarks" / "results"
 BATCH_SIZE = 8
@@ -96,8 +94,8 @@ def run(model_name: str, minutes: float, pairs: int, bare_first: bool = False) -
     default_ours = FasterWhisperTranscriber(TranscribeOptions(model=model_name), "cpu")
     sample_ref = reference_text()
     sample_wer = {
-        "ours": wer(sample_ref, ours_transcribe(default_ours, sample)),
-        "bare": wer(sample_ref, bare_transcribe(model, sample, None)),
+        "ours": word_error_rate(sample_ref, ours_transcribe(default_ours, sample)).wer,
+        "bare": word_error_rate(sample_ref, bare_transcribe(model, sample, None)).wer,
     }
 
     runs: dict[str, list[float]] = {"ours": [], "bare": []}
@@ -135,7 +133,7 @@ def run(model_name: str, minutes: float, pairs: int, bare_first: bool = False) -
         "windows": {"ours": timed_ours_windows(timed_ours, long_audio), "bare": bare_windows(long_audio)},
         "pair_ratios": [round(o / b, 4) for o, b in zip(runs["ours"], runs["bare"])],
         "wer_sample": {side: round(v, 4) for side, v in sample_wer.items()},
-        "wer_long": {side: round(wer(long_reference, texts[side]), 4) for side in texts},
+        "wer_long": {side: round(word_error_rate(long_reference, texts[side]).wer, 4) for side in texts},
         "machine": {
             "platform": platform.platform(),
             "python": platform.python_version(),

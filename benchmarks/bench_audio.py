@@ -33,11 +33,9 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from tests.datagen import session_mp3
 
-from tests.datagen import session_mp3  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 RESULTS = ROOT / "benchmarks" / "results"
 STEPS = ("load_audio", "downmix", "sample_rate_conversion", "silence_detection", "trim", "normalization")

@@ -25,40 +25,18 @@ from pathlib import Path
 
 import numpy as np
 
+from tests.datagen import SAMPLE_RTTM, SAMPLE_WAV, espeak_dialogue, mix_long_recording, read_wav, session_mp3
+from therapybridge.evaluation import read_rttm, score_diarization
+from therapybridge.types import SpeakerTurn
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-sys.path.insert(0, str(ROOT))
-
-from tests.datagen import (  # noqa: E402
-    SAMPLE_RTTM,
-    SAMPLE_WAV,
-    Turn,
-    espeak_dialogue,
-    mix_long_recording,
-    read_rttm,
-    read_wav,
-    session_mp3,
-)
 
 
 def der(reference, turns, duration: float) -> dict:
-    from pyannote.core import Annotation, Segment, Timeline
-    from pyannote.metrics.diarization import DiarizationErrorRate
-
-    ref, hyp = Annotation(), Annotation()
-    for i, t in enumerate(reference):
-        ref[Segment(t.start, t.end), i] = t.speaker
-    for i, (s, e, spk) in enumerate(turns):
-        hyp[Segment(s, e), i] = spk
-    metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
-    detail = metric(ref, hyp, uem=Timeline([Segment(0.0, duration)]), detailed=True)
-    total = detail["total"] or 1.0
-    return {
-        "der": round(detail["diarization error rate"], 4),
-        "missed": round(detail["missed detection"] / total, 4),
-        "false_alarm": round(detail["false alarm"] / total, 4),
-        "confusion": round(detail["confusion"] / total, 4),
-    }
+    """DER and its components (no collar, overlap scored) of ``(start, end, speaker)`` turns over the recording."""
+    score = score_diarization(reference, [SpeakerTurn(*t) for t in turns], uem=[(0.0, duration)])
+    return {key: round(getattr(score, key), 4) for key in ("der", "missed", "false_alarm", "confusion")}
 
 
 def decode_mp3(path: Path) -> np.ndarray:

@@ -214,7 +214,6 @@ def render(results: dict) -> str:
 
 
 def main() -> int:
-    sys.path.insert(0, str(ROOT))
     from tests.datagen import mix_long_recording, session_mp3
 
     RESULTS.mkdir(parents=True, exist_ok=True)

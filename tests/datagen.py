@@ -32,21 +32,14 @@ from pathlib import Path
 import numpy as np
 
 from tests.references import SAMPLE_RTTM, SAMPLE_STM, SAMPLE_WAV
+from therapybridge.evaluation import format_rttm, read_rttm, read_stm
+from therapybridge.types import SpeakerTurn as Turn  # a reference speaker turn in seconds
 
 ROOT = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("THERAPYBRIDGE_TEST_AUDIO_CACHE", ROOT / ".generated"))
 SAMPLE_RATE = 16000
 # Bump when the construction changes so stale cached files are not reused.
 GENERATOR_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Turn:
-    """A reference speaker turn in seconds."""
-
-    start: float
-    end: float
-    speaker: str
 
 
 @dataclass(frozen=True)
@@ -130,21 +123,8 @@ def write_wav(path: Path, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> 
 
 
 def write_rttm(path: Path, turns: Sequence[Turn], uri: str) -> None:
-    lines = [
-        f"SPEAKER {uri} 1 {t.start:.3f} {t.end - t.start:.3f} <NA> <NA> {t.speaker} <NA> <NA>\n" for t in turns
-    ]
     with _atomic(path) as tmp:
-        tmp.write_text("".join(lines))
-
-
-def read_rttm(path: Path) -> list[Turn]:
-    turns = []
-    for line in Path(path).read_text().splitlines():
-        parts = line.split()
-        if len(parts) >= 8 and parts[0] == "SPEAKER":
-            start, dur = float(parts[3]), float(parts[4])
-            turns.append(Turn(start, round(start + dur, 3), parts[7]))
-    return turns
+        tmp.write_text(format_rttm(turns, uri))
 
 
 @contextlib.contextmanager
@@ -280,10 +260,7 @@ def _sample_pieces() -> list[_Piece]:
         raise ValueError("tests/data/sample.wav must be 16 kHz")
     rttm = read_rttm(SAMPLE_RTTM)
     # The RTTM uses anonymous labels; name them after the STM speaker whose first utterance starts with theirs.
-    stm = []
-    for line in SAMPLE_STM.read_text().splitlines():
-        parts = line.split(maxsplit=5)
-        stm.append((parts[2], float(parts[3]), float(parts[4]), parts[5] if len(parts) > 5 else ""))
+    stm = [(u.speaker, u.start, u.end, u.text) for u in read_stm(SAMPLE_STM)]
     names: dict[str, str] = {}
     for speaker, start, _, _ in stm:
         first = min((t for t in rttm if t.speaker not in names), key=lambda t: abs(t.start - start), default=None)

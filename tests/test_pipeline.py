@@ -6,20 +6,20 @@ import json
 
 import pytest
 
-from tests.references import SAMPLE_WAV, der, read_rttm, reference_text, wer
+from tests.references import SAMPLE_RTTM, SAMPLE_STM, SAMPLE_WAV, reference_text
+from therapybridge.evaluation import read_rttm, read_stm, score_diarization, word_error_rate
 
 STAGES = ("Audio Preprocessing", "Whisper Transcription", "Speaker Diarization", "Speaker Alignment")
 
 
 def test_sample_wer_is_within_target(sample_transcript):
-    error = wer(reference_text(), sample_transcript.text)
+    error = word_error_rate(reference_text(), sample_transcript.text).wer
     assert error <= 0.17, f"WER {error:.3f} on the sample"
 
 
 def test_sample_finds_two_speakers_with_low_der(sample_transcript):
     assert len(sample_transcript.speakers) == 2
-    hypothesis = [(s.start, s.end, s.speaker) for s in sample_transcript.segments]
-    error = der(read_rttm(), hypothesis)
+    error = score_diarization(read_rttm(SAMPLE_RTTM), sample_transcript.segments).der
     assert error <= 0.25, f"DER {error:.3f} on the sample"
 
 
@@ -37,7 +37,7 @@ def test_written_rttm_carries_the_diarizer_turns_and_scores_low_der(sample_trans
     assert sample_transcript["turns"][0] == turns[0].to_dict()
     assert sample_transcript["provenance"]["schema_version"] == SCHEMA_VERSION
     written = parse_rttm(get_writer("rttm").render(sample_transcript))
-    error = der(read_rttm(), [(t.start, t.end, t.speaker) for t in written])
+    error = score_diarization(read_rttm(SAMPLE_RTTM), written).der
     assert error <= 0.08, f"DER {error:.3f} of the written RTTM on the sample"
 
 
@@ -145,9 +145,8 @@ def test_word_speaker_accuracy_end_to_end(sample_transcript):
     """Issue 6's end-to-end figure: our words, our diarization, scored against sample.stm's speakers."""
     from therapybridge.align import score_word_speakers
     from therapybridge.types import Word
-    from tests.references import read_stm
 
-    reference = [Word(None, None, token, speaker=u.speaker) for u in read_stm() for token in u.text.split()]
+    reference = [Word(None, None, token, speaker=u.speaker) for u in read_stm(SAMPLE_STM) for token in u.text.split()]
     score = score_word_speakers(sample_transcript.words, reference)
     assert score.aligned >= 0.9 * len(reference)
     assert score.accuracy >= 0.90, f"word-speaker accuracy {score.accuracy:.3f}"
@@ -160,10 +159,9 @@ def test_enrolled_therapist_is_labelled_by_name_and_the_other_speaker_is_the_cli
     from therapybridge import AudioTranscriptionPipeline
     from therapybridge.roles import ProfileStore
     from tests.badinputs import encode, sample_audio
-    from tests.references import read_stm
 
     audio, rate = sample_audio()
-    diane = np.concatenate([audio[int(u.start * rate): int(u.end * rate)] for u in read_stm() if u.speaker == "Diane"])
+    diane = np.concatenate([audio[int(u.start * rate): int(u.end * rate)] for u in read_stm(SAMPLE_STM) if u.speaker == "Diane"])
     sample = encode(tmp_path / "diane.wav", diane, rate)
     store = ProfileStore(tmp_path / "profiles")
     store.enroll("Dr. Diane", "therapist", [sample], device="cpu")
@@ -173,7 +171,7 @@ def test_enrolled_therapist_is_labelled_by_name_and_the_other_speaker_is_the_cli
     assert set(roles) == {"therapist", "client"}
     assert roles["therapist"].label == "Therapist (Dr. Diane)" and roles["client"].label == "Client"
     assert roles["therapist"].match_score is not None
-    spans = [(u.start, u.end) for u in read_stm() if u.speaker == "Diane"]
+    spans = [(u.start, u.end) for u in read_stm(SAMPLE_STM) if u.speaker == "Diane"]
     in_diane = [w for w in labelled.words if any(a <= (w.start + w.end) / 2 <= b for a, b in spans)]
     share = np.mean([w.speaker == roles["therapist"].id for w in in_diane])
     assert share >= 0.8, f"only {share:.0%} of the enrolled speaker's words are labelled therapist"

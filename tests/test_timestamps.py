@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from tests.badinputs import encode, sample_audio
-from tests.references import normalize_text, read_stm
+from tests.references import SAMPLE_STM
+from therapybridge.evaluation import normalize, read_stm
 
 PAUSE_SECONDS = 36.0
 PAUSES_AFTER = (1, 3, 5, 7, 9)  # utterance indices: 5 pauses × 36 s = 3 minutes of silence
@@ -18,7 +19,7 @@ PAUSES_AFTER = (1, 3, 5, 7, 9)  # utterance indices: 5 pauses × 36 s = 3 minute
 def paused_recording(tmp_path_factory):
     """The real sample with three minutes of quiet room noise inserted between utterances."""
     audio, rate = sample_audio()
-    utterances = read_stm()
+    utterances = read_stm(SAMPLE_STM)
     rng = np.random.default_rng(3)
     pieces, cursor = [], 0
     for index in PAUSES_AFTER:
@@ -30,7 +31,7 @@ def paused_recording(tmp_path_factory):
 
 
 def _words(transcript) -> list[tuple[str, float, float]]:
-    return [(normalize_text(w.word), w.start, w.end) for w in transcript.words if normalize_text(w.word)]
+    return [(normalize(w.word), w.start, w.end) for w in transcript.words if normalize(w.word)]
 
 
 def test_words_keep_their_times_when_pauses_are_removed(paused_recording, pipeline):

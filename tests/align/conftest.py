@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.references import SAMPLE_WAV, read_rttm, read_stm
+from tests.references import SAMPLE_RTTM, SAMPLE_STM, SAMPLE_WAV
+from therapybridge.evaluation import read_rttm, read_stm
 from therapybridge.types import Segment, SpeakerTurn, Word
 
 
@@ -32,10 +33,10 @@ def sample_words(sample_segments) -> tuple[Word, ...]:
 
 @pytest.fixture(scope="session")
 def reference_turns() -> tuple[SpeakerTurn, ...]:
-    return tuple(SpeakerTurn(start, end, speaker) for start, end, speaker in read_rttm())
+    return tuple(read_rttm(SAMPLE_RTTM))
 
 
 @pytest.fixture(scope="session")
 def reference_words() -> tuple[Word, ...]:
     """Each reference utterance of sample.stm as one 'word' carrying its speaker (the metric splits the text)."""
-    return tuple(Word(u.start, u.end, u.text, speaker=u.speaker) for u in read_stm())
+    return tuple(Word(u.start, u.end, u.text, speaker=u.speaker) for u in read_stm(SAMPLE_STM))

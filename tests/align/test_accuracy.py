@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from therapybridge.align import align_transcript, assign_speakers, score_word_speakers, word_speaker_accuracy
 from therapybridge.align.metrics import align_tokens
-from benchmarks.bench_align import seed_nested_loop
+from tests.align.seed import seed_nested_loop
 from therapybridge.types import Word
 
 

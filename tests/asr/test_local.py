@@ -9,7 +9,8 @@ from therapybridge.asr import TranscribeOptions, load_transcriber
 from therapybridge.asr.local import FasterWhisperTranscriber, _speech_regions, _without_loops
 from therapybridge.errors import ConfigurationError, InvalidAudioError
 from therapybridge.types import Word
-from tests.references import reference_text, wer
+from tests.references import SAMPLE_STM, reference_text
+from therapybridge.evaluation import read_stm, word_error_rate
 
 BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 
@@ -40,7 +41,7 @@ def base_sample(base, sample_audio):
 def test_base_default_settings_meet_the_wer_bar(base_sample):
     assert base_sample.language == "en"
     assert base_sample.model == "base" and base_sample.model_sha256 == BASE_SHA256
-    assert wer(reference_text(), text_of(base_sample)) <= 0.17
+    assert word_error_rate(reference_text(), text_of(base_sample)).wer <= 0.17
 
 
 def test_words_are_timed_in_order_inside_their_segments(base_sample, sample_audio):
@@ -60,11 +61,11 @@ def test_words_are_timed_in_order_inside_their_segments(base_sample, sample_audi
 def test_tiny_en_matches_bare_faster_whisper(tiny_en, sample_audio):
     from faster_whisper import BatchedInferencePipeline
 
-    ours = wer(reference_text(), text_of(tiny_en.transcribe(sample_audio, 16000)))
+    ours = word_error_rate(reference_text(), text_of(tiny_en.transcribe(sample_audio, 16000))).wer
     segments, _ = BatchedInferencePipeline(tiny_en.whisper_model).transcribe(
         sample_audio, batch_size=8, beam_size=5, word_timestamps=True
     )
-    bare = wer(reference_text(), " ".join(s.text for s in segments))
+    bare = word_error_rate(reference_text(), " ".join(s.text for s in segments)).wer
     assert ours <= 0.2
     assert ours <= bare + 0.005
 
@@ -94,9 +95,7 @@ def test_speech_regions_do_not_depend_on_how_long_the_pauses_were(sample_audio):
     """The sample with 40 s quiet pauses between utterances, then with the middle of each pause removed down to two
     seconds (whole 20 ms frames, as preprocessing does): the VAD regions must cover the same audio in both, or
     Whisper's windows (and so its word times) differ."""
-    from tests.references import read_stm
-
-    utterances = read_stm()
+    utterances = read_stm(SAMPLE_STM)
     gaps = [int((utterances[i].end + utterances[i + 1].start) / 2 * 16000) for i in (1, 4, 7)]
     noise = (np.random.default_rng(5).standard_normal(40 * 16000) * 1e-3).astype(np.float32)  # -60 dBFS
     edges = [0, *gaps, len(sample_audio)]
@@ -209,4 +208,4 @@ def test_prompt_options_reach_the_decoder(tiny_en, sample_audio, option):
     text = text_of(prompted.transcribe(sample_audio, 16000))
     assert text != plain, f"{option} made no difference to the decoding"
     assert "a Yankee in Texas." not in text  # the prompt conditions the decoder; it is not part of the transcript
-    assert wer(reference_text(), text) <= 0.25
+    assert word_error_rate(reference_text(), text).wer <= 0.25

@@ -16,7 +16,8 @@ from therapybridge.audio import PreparedAudio, PreprocessOptions, TimeMap, decod
 from therapybridge.audio.preprocess import STEP_NAMES
 from therapybridge.perf.logger import PerformanceLogger
 from tests.audio.media import encode, locate, sample_speech, speech_at
-from tests.references import read_rttm
+from tests.references import SAMPLE_RTTM
+from therapybridge.evaluation import read_rttm
 
 PAUSE_SECONDS = 60.0  # three of them: three minutes of silence inserted before later words
 RATE = 16000
@@ -25,7 +26,7 @@ RATE = 16000
 def _silent_gaps() -> list[float]:
     """Midpoints of the gaps in the sample where the reference has nobody speaking."""
     merged: list[list[float]] = []
-    for start, end, _ in sorted(read_rttm()):
+    for start, end in sorted((t.start, t.end) for t in read_rttm(SAMPLE_RTTM)):
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
         else:

@@ -5,22 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.datagen import SAMPLE_RTTM, SAMPLE_WAV, espeak_dialogue, read_rttm, read_wav, real_voice_session
+from tests.datagen import SAMPLE_RTTM, SAMPLE_WAV, espeak_dialogue, read_wav, real_voice_session
 from therapybridge.diarization import DiarizationOptions, load_diarizer
+from therapybridge.evaluation import read_rttm, score_diarization
 
 
 def der(reference_turns, result, duration: float) -> float:
-    """pyannote.metrics DER, no collar, overlap scored, over the whole recording."""
-    from pyannote.core import Annotation, Segment, Timeline
-    from pyannote.metrics.diarization import DiarizationErrorRate
-
-    ref, hyp = Annotation(), Annotation()
-    for i, t in enumerate(reference_turns):
-        ref[Segment(t.start, t.end), i] = t.speaker
-    for i, t in enumerate(result.turns):
-        hyp[Segment(t.start, t.end), i] = t.speaker
-    metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
-    return float(metric(ref, hyp, uem=Timeline([Segment(0.0, duration)])))
+    """DER of a diarization result over the whole recording (no collar, overlap scored)."""
+    return score_diarization(reference_turns, result.turns, uem=[(0.0, duration)]).der
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tests.datagen import espeak_dialogue, read_rttm, real_voice_session
+from tests.datagen import espeak_dialogue, real_voice_session
+from therapybridge.evaluation import read_rttm
 
 
 def _speech_energy_agrees(generated) -> None:

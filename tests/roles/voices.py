@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from tests import datagen
-from tests.references import read_stm
+from tests.references import SAMPLE_STM
+from therapybridge.evaluation import read_stm
 from therapybridge.types import SpeakerInfo, SpeakerTurn, Word
 
 SAMPLE_RATE = datagen.SAMPLE_RATE
@@ -79,14 +80,14 @@ class Session:
 def sample_folds() -> dict[str, tuple[list, list]]:
     """Each sample speaker's STM utterances split in two folds (alternating, in time order)."""
     by_speaker: dict[str, list] = {}
-    for u in read_stm():
+    for u in read_stm(SAMPLE_STM):
         by_speaker.setdefault(u.speaker, []).append(u)
     return {s: (us[0::2], us[1::2]) for s, us in by_speaker.items()}
 
 
 def sample_fold_indices(speaker: str, fold: int) -> tuple[int, ...]:
     """Positions in ``sample.stm`` (0-based, file order) of ``speaker``'s utterances in ``fold``."""
-    mine = [i for i, u in enumerate(read_stm()) if u.speaker == speaker]
+    mine = [i for i, u in enumerate(read_stm(SAMPLE_STM)) if u.speaker == speaker]
     return tuple(mine[fold::2])
 
 

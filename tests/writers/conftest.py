@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.references import read_rttm, read_stm
+from tests.references import SAMPLE_RTTM, SAMPLE_STM
+from therapybridge.evaluation import read_rttm, read_stm
 from therapybridge.types import AudioInfo, Segment, SpeakerInfo, SpeakerTurn, Transcript, Word
 
 
@@ -26,7 +27,7 @@ def build_sample_reference_transcript() -> Transcript:
     """sample.stm as a transcript: one segment per utterance, words spread over it, labels and roles set."""
     segments = tuple(
         Segment(u.start, u.end, " " + u.text, _spread_words(u.text, u.start, u.end, u.speaker), u.speaker)
-        for u in read_stm()
+        for u in read_stm(SAMPLE_STM)
     )
     speakers = (
         SpeakerInfo("Diane", "Therapist (Dr. Rivera)", "therapist", 0.71),
@@ -47,7 +48,7 @@ def build_sample_reference_transcript() -> Transcript:
 def diarized_transcript(sample_reference_transcript) -> Transcript:
     """The reference transcript carrying sample.rttm as the diarizer's turns (one overlap at 18.15 s)."""
     names = {"speaker90": "Diane", "speaker91": "Sheila"}
-    turns = tuple(SpeakerTurn(start, end, names[speaker]) for start, end, speaker in read_rttm())
+    turns = tuple(SpeakerTurn(t.start, t.end, names[t.speaker]) for t in read_rttm(SAMPLE_RTTM))
     return sample_reference_transcript.with_changes(turns=turns)
 
 

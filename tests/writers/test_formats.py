@@ -223,19 +223,21 @@ def test_rttm_lines_and_round_trip(sample_reference_transcript, awkward_transcri
 
 
 def test_rttm_writes_the_diarizer_turns_with_their_overlaps(diarized_transcript):
-    from tests.references import der, read_rttm
+    from tests.references import SAMPLE_RTTM
+    from therapybridge.evaluation import read_rttm, score_diarization
+    from therapybridge.types import SpeakerTurn
 
     text = get_writer("rttm").render(diarized_transcript)
     turns = parse_rttm(text)
-    assert [(t.start, t.end, t.speaker) for t in turns] == [
-        (t.start, t.end, t.speaker) for t in sorted(diarized_transcript.turns, key=lambda t: t.start)
+    assert [(t.start, round(t.end, 3), t.speaker) for t in turns] == [
+        (t.start, round(t.end, 3), t.speaker) for t in sorted(diarized_transcript.turns, key=lambda t: t.start)
     ]
     # Sheila's "oh" at 18.15 s lies inside Diane's turn: both lines are written.
     assert "SPEAKER sample 1 18.050 3.440 <NA> <NA> Diane <NA> <NA>" in text.splitlines()
     assert "SPEAKER sample 1 18.150 0.440 <NA> <NA> Sheila <NA> <NA>" in text.splitlines()
     names = {"speaker90": "Diane", "speaker91": "Sheila"}
-    reference = [(start, end, names[speaker]) for start, end, speaker in read_rttm()]
-    assert der(reference, [(t.start, t.end, t.speaker) for t in turns]) == pytest.approx(0.0, abs=1e-6)
+    reference = [SpeakerTurn(t.start, t.end, names[t.speaker]) for t in read_rttm(SAMPLE_RTTM)]
+    assert score_diarization(reference, turns).der == pytest.approx(0.0, abs=1e-6)
 
 
 def test_rttm_joins_one_speaker_s_touching_turns_across_another_s_overlap(diarized_transcript):

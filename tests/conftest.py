@@ -17,6 +17,8 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Tests never see (or write) the user's real voice profiles.
 os.environ["THERAPYBRIDGE_PROFILES_DIR"] = tempfile.mkdtemp(prefix="tb-test-profiles-")
+# ... nor the user's redaction key (--redact-paths).
+os.environ["THERAPYBRIDGE_CONFIG_DIR"] = tempfile.mkdtemp(prefix="tb-test-config-")
 
 
 @pytest.fixture(scope="session")

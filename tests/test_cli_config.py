@@ -118,8 +118,8 @@ def test_a_typed_option_wins_over_the_file(configured, args, wins, stays):
     [
         ("enable_diarization = true\n[diarization]\nmin_speakers = 2", ["--no-diarization"],
          {"enable_diarization": False}, {"diarization__min_speakers": 2}),
-        ("[diarization]\nchannel_speakers = false\nmax_speakers = 3", ["--channel-speakers"],
-         {"diarization__channel_speakers": True}, {"diarization__max_speakers": 3}),
+        ("[diarization]\nchannel_speakers = false\n[align]\ncontext = 0.5", ["--channel-speakers"],
+         {"diarization__channel_speakers": True}, {"align__context": 0.5}),
         ("[perf]\nenabled = false\nsample_interval = 0.25", ["--profile", "--redact-paths"],
          {"perf__enabled": True, "perf__redact_paths": True}, {"perf__sample_interval": 0.25}),
         ("[asr]\nallow_download = false\nmodel = 'tiny.en'", ["--allow-download"],

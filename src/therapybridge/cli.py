@@ -53,8 +53,15 @@ def _error_line(source: str | None, exc: BaseException) -> str:
     return f"therapybridge: error: {message}"
 
 
+def _echo_err(message: str) -> None:
+    """A line on stderr; with --redact-paths the names of the inputs are hashed in it (therapybridge.redaction)."""
+    from .redaction import scrub
+
+    typer.echo(scrub(message), err=True)
+
+
 def _fail(message: str, code: int) -> "typer.Exit":
-    typer.echo(message, err=True)
+    _echo_err(message)
     return typer.Exit(code)
 
 
@@ -122,7 +129,10 @@ def transcribe(
     initial_prompt: Optional[str] = typer.Option(None, "--initial-prompt", help="Text that primes recognition (names, jargon)."),
     hotwords: Optional[str] = typer.Option(None, "--hotwords", help="Words to favour during recognition."),
     profile: bool = typer.Option(False, "--profile", help="Write <stem>.perf.json/.perf.txt/.trace.json/.perf.html."),
-    redact_paths: bool = typer.Option(False, "--redact-paths", help="Hash file names in logs and performance reports."),
+    redact_paths: bool = typer.Option(
+        False, "--redact-paths",
+        help="Keyed hashes instead of input file names in everything printed, logged and written.",
+    ),
     skip_existing: bool = typer.Option(False, "--skip-existing", help="Skip inputs whose outputs are complete and current."),
     profiles_dir: Optional[Path] = typer.Option(
         None, "--profiles", help="Voice-profile store (default: $THERAPYBRIDGE_PROFILES_DIR or the user data dir)."
@@ -190,9 +200,14 @@ def _run_batch(pipeline: Any, inputs: list[str], output_dir: Path, formats: tupl
                show: bool, no_progress: bool) -> int:
     from .pipeline import expand_inputs
 
+    if pipeline.config.perf.redact_paths:
+        from .redaction import protect
+
+        for raw in inputs:
+            protect(raw)
     files, failures = expand_inputs(inputs)
     for source, exc in failures:
-        typer.echo(_error_line(source, exc), err=True)
+        _echo_err(_error_line(source, exc))
     failed = len(failures)
     if not files:
         return EXIT_FAILED if failed else EXIT_OK
@@ -215,10 +230,10 @@ def _run_batch(pipeline: Any, inputs: list[str], output_dir: Path, formats: tupl
                     failed += 1
                     _report_failure(item)
     except KeyboardInterrupt:
-        typer.echo("therapybridge: interrupted; no partial outputs were left", err=True)
+        _echo_err("therapybridge: interrupted; no partial outputs were left")
         return EXIT_INTERRUPTED
     except TherapyBridgeError as exc:
-        typer.echo(_error_line(None, exc), err=True)
+        _echo_err(_error_line(None, exc))
         return EXIT_FAILED
     if len(sessions) > 1:
         _write_batch_report(sessions, output_dir, pipeline.config.perf.redact_paths)
@@ -234,12 +249,12 @@ def _write_batch_report(sessions: list[Any], output_dir: Path, redact_paths: boo
         for path in write_reports(combined, output_dir, "batch", redact_paths=redact_paths):
             logging.getLogger("therapybridge.cli").info("wrote %s", path)
     except (TherapyBridgeError, OSError) as exc:
-        typer.echo(_error_line("batch performance report", exc), err=True)
+        _echo_err(_error_line("batch performance report", exc))
 
 
 def _say(message: str) -> None:
     if not _state.get("quiet"):
-        typer.echo(f"therapybridge: {message}", err=True)
+        _echo_err(f"therapybridge: {message}")
 
 
 def _report_success(item: Any, show: bool) -> None:
@@ -262,7 +277,7 @@ def _report_success(item: Any, show: bool) -> None:
 
 
 def _report_failure(item: Any) -> None:
-    typer.echo(_error_line(item.source, item.error), err=True)
+    _echo_err(_error_line(item.source, item.error))
     if _state.get("debug") and item.error is not None:
         import traceback
 
@@ -297,7 +312,9 @@ class _Progress:
 
     def start(self, source: str, index: int, total: int) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, description=f"{Path(source).name} ({index + 1}/{total})")
+            from .redaction import scrub
+
+            self._progress.update(self._task, description=f"{scrub(Path(source).name)} ({index + 1}/{total})")
 
     def advance(self) -> None:
         if self._progress is not None:

@@ -6,6 +6,7 @@ reused across files; every stage and sub-step is timed by a ``PerformanceLogger`
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, redaction
 from .align import align_transcript
 from .asr import load_transcriber
 from .audio import PreparedAudio, TimeMap, decode_audio, preprocess
@@ -201,6 +202,9 @@ class AudioTranscriptionPipeline:
         """
         config = self._config_for_call(**call_options)
         paths = [str(s) for s in sources]
+        if config.perf.redact_paths:
+            for path in paths:
+                redaction.protect(path)
         todo: list[str] = []
         for path in paths:
             if skip_existing and output_dir is not None and self._is_up_to_date(path, output_dir, formats, config):
@@ -285,6 +289,8 @@ class AudioTranscriptionPipeline:
         )
 
     def _prepare(self, source: str, config: PipelineConfig) -> _Prepared:
+        if config.perf.redact_paths:
+            redaction.protect(source)  # before anything below can log or raise with the name in it
         perf = self._new_perf_logger(config, source)
         perf.start_pipeline()
         prepared = _Prepared(source=source, perf=perf)
@@ -311,6 +317,10 @@ class AudioTranscriptionPipeline:
                 raise prepared.error
             assert prepared.audio is not None
             transcript = self._recognise_and_attribute(prepared.audio, config, perf, prepared.source)
+            if config.perf.redact_paths:
+                transcript = transcript.with_changes(
+                    audio=dataclasses.replace(transcript.audio, path=redaction.redact_name(prepared.source))
+                )
             outputs: tuple[Path, ...] = ()
             if output_dir is not None:
                 with perf.stage(STAGE_WRITING):

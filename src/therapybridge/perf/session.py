@@ -10,7 +10,6 @@ stored: never transcript text.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -213,11 +212,11 @@ def _json_safe(value: Any, depth: int = 0) -> Any:
 
 
 def hash_path(value: str) -> str:
-    """Replace a path by a short hash of its file name, keeping the extension (``file-3fa2…​.mp3``)."""
-    name = os.path.basename(str(value).rstrip("/\\")) or str(value)
-    stem, ext = os.path.splitext(name)
-    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:12]
-    return f"file-{digest}{ext}" if stem else f"file-{digest}"
+    """Replace a path by a keyed hash of its file name, keeping the extension (``file-3fa2…​.mp3``); see
+    :mod:`therapybridge.redaction`."""
+    from ..redaction import redact_name
+
+    return redact_name(value)
 
 
 def _looks_like_path(key: str, value: Any) -> bool:
@@ -233,7 +232,13 @@ def _redact_value(key: str, value: Any) -> Any:
         return [_redact_value(key, v) for v in value]
     if isinstance(value, dict):
         return {k: _redact_value(k, v) for k, v in value.items()}
-    return hash_path(value) if _looks_like_path(key, value) else value
+    if _looks_like_path(key, value):
+        return hash_path(value)
+    if isinstance(value, str):
+        from ..redaction import scrub
+
+        return scrub(value)
+    return value
 
 
 # ----------------------------------------------------------------------------------------------- session

@@ -208,14 +208,56 @@ def test_no_transcript_text_or_file_name_in_logs_and_reports(tmp_path):
     out = tmp_path / "out"
     result = run_cli("-vv", "transcribe", str(private), "-o", str(out), *FAST, "--profile", "--redact-paths")
     assert result.returncode == 0, result.stderr
-    text = _plain(json.loads((out / "client-jane-doe.json").read_text())["segments"][2]["text"])
-    assert len(text.split()) >= 3
-    reports = [p for p in out.iterdir() if ".perf." in p.name or p.name.endswith(".trace.json")]
-    assert reports
-    for blob in [result.stderr] + [p.read_text() for p in reports]:
-        assert text not in _plain(blob)
-    for report in reports:
-        assert "jane-doe" not in report.read_text()
+    assert "DEBUG" in result.stderr  # -vv: every record the CLI's loggers create is on stderr
+    phrases = _phrases(json.loads((out / "client-jane-doe.json").read_text())["segments"])
+    reports = {p.name: p.read_text() for p in out.iterdir() if ".perf." in p.name or p.name.endswith(".trace.json")}
+    assert {"client-jane-doe.perf.json", "client-jane-doe.perf.txt", "client-jane-doe.trace.json"} <= set(reports)
+    _assert_private(phrases, {"stderr": result.stderr, "stdout": result.stdout, **reports})
+
+
+def test_no_transcript_text_or_file_name_in_any_log_record(tmp_path):
+    """The same in-process: every record of every logger, at debug level, with diarization on."""
+    import logging
+
+    from therapybridge import AudioTranscriptionPipeline
+
+    private = tmp_path / "client-jane-doe.wav"
+    shutil.copy(SAMPLE_WAV, private)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        pipeline = AudioTranscriptionPipeline(
+            device="cpu", asr__model="tiny.en", enable_performance_logging=True, perf__redact_paths=True,
+            perf__verbose=True,
+        )
+        transcript = pipeline.process(private, output_dir=tmp_path / "out")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    messages = [f"{r.name}: {r.getMessage()}" for r in records]
+    assert any(r.levelno == logging.DEBUG for r in records) and any("Pipeline" in m for m in messages)
+    _assert_private(_phrases(transcript.to_dict()["segments"]), {f"record {i}": m for i, m in enumerate(messages)})
+
+
+def _phrases(segments: list[dict]) -> list[str]:
+    """Every segment's text, plain; a segment of one or two words ("Okay.") could match an ordinary log word, so
+    those are checked as part of the longer run they belong to (each with its neighbours)."""
+    texts = [_plain(s["text"]) for s in segments]
+    assert len(texts) >= 5 and all(texts)
+    return [t if len(t.split()) >= 3 else " ".join(texts[max(0, i - 1) : i + 2]) for i, t in enumerate(texts)]
+
+
+def _assert_private(phrases: list[str], blobs: dict[str, str]) -> None:
+    for where, blob in blobs.items():
+        plain = _plain(blob)
+        assert "jane-doe" not in blob and "jane doe" not in plain, where
+        for phrase in phrases:
+            assert phrase not in plain, (where, phrase)
 
 
 def test_outputs_are_owner_only(tmp_path):

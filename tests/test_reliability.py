@@ -197,6 +197,58 @@ def test_default_backend_runs_with_no_network_at_all(tmp_path):
     assert len(json.loads((out / "sample.json").read_text())["speakers"]) == 2
 
 
+_AUDITED_RUN = r"""
+import ipaddress, socket, sys
+
+attempts = []
+
+def _is_loopback(host):
+    if host in ("localhost", "", None):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+def audit(event, args):
+    if event == "socket.connect":
+        sock, address = args
+        if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address[0]):
+            attempts.append(f"connect {address!r}")
+    elif event == "socket.getaddrinfo" and not _is_loopback(args[0]):
+        attempts.append(f"getaddrinfo {args[0]!r}")
+
+sys.addaudithook(audit)
+sys.argv = ["therapybridge", "transcribe", sys.argv[1], "-o", sys.argv[2], "--model", "tiny.en", "--no-progress"]
+from therapybridge.cli import main
+try:
+    main()
+    code = 0
+except SystemExit as exc:
+    code = exc.code or 0
+for attempt in attempts:
+    print("network attempt:", attempt, file=sys.stderr)
+sys.exit(3 if attempts else code)
+"""
+
+
+def test_default_run_makes_no_network_attempt_with_a_users_environment(tmp_path):
+    """The CLI with default settings (diarization on) in a clean environment: no HF_HUB_OFFLINE, no test variables,
+    a fresh home. Any connection to a non-loopback address, or name lookup, fails the test (an audit hook sees
+    attempts that a missing network would turn into silent fallbacks)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8"}
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-c", _AUDITED_RUN, str(SAMPLE_WAV), str(out)], env=env, capture_output=True, text=True,
+        timeout=600,
+    )
+    assert "network attempt" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads((out / "sample.json").read_text())["speakers"]) == 2
+
+
 def _plain(text: str) -> str:
     """Lower-case words only. Not Whisper's normaliser: it deletes bracketed text, which would hide a JSON list."""
     return " ".join(re.findall(r"[\w']+", text.lower()))

@@ -10,7 +10,13 @@ from therapybridge.diarization import load_diarizer
 from therapybridge.diarization.pyannote_backend import pyannote_available
 
 
-def test_telemetry_is_switched_off_before_import():
+@pytest.mark.parametrize("before", [None, "1"], ids=["unset", "enabled-by-the-user"])
+def test_telemetry_is_switched_off_before_import(monkeypatch, before):
+    # tests/conftest.py sets the variable for the whole run; start from what a user may have instead.
+    if before is None:
+        monkeypatch.delenv("PYANNOTE_METRICS_ENABLED", raising=False)
+    else:
+        monkeypatch.setenv("PYANNOTE_METRICS_ENABLED", before)
     pyannote_available()
     assert os.environ["PYANNOTE_METRICS_ENABLED"] == "0"
 

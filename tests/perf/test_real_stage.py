@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import jsonschema
-import pytest
 
+from therapybridge import audio  # the project's own stage: an import error here is a failure, not a skip
 from therapybridge.perf import PerformanceLogger, perf_schema, render_text, render_trace
 
 from .conftest import ROOT, assert_nested_per_track
@@ -13,7 +13,6 @@ SAMPLE = ROOT / "tests" / "data" / "sample.wav"
 
 
 def test_real_preprocessing_is_profiled_end_to_end():
-    audio = pytest.importorskip("therapybridge.audio", reason="the audio stage is not available")
     perf = PerformanceLogger("AudioTranscriptionPipeline", verbose=False, sample_interval=0.05, source="sample.wav")
     with perf:
         with perf.stage("Audio Preprocessing"):

@@ -50,7 +50,7 @@ def process(path: str, asr, diarizer, language: str | None, workdir: Path) -> di
 
     mark = time.perf_counter()
     segments, _ = asr.transcribe(audio, batch_size=8, beam_size=5, word_timestamps=True, language=language)
-    words = [(w.start, w.end) for s in segments for w in (s.words or [])]
+    words = [(w.start, w.end, w.word) for s in segments for w in (s.words or [])]
     timings["asr"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -61,15 +61,19 @@ def process(path: str, asr, diarizer, language: str | None, workdir: Path) -> di
     timings["diarization"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    for start, end in words:  # the plain max-overlap assignment a user would write
+    labelled = []
+    for start, end, text in words:  # the plain max-overlap assignment a user would write
         best, speaker = 0.0, None
         for t_start, t_end, label in turns:
             overlap = min(end, t_end) - max(start, t_start)
             if overlap > best:
                 best, speaker = overlap, label
+        labelled.append({"start": start, "end": end, "word": text, "speaker": speaker})
     timings["alignment"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
-    return {"file": os.path.basename(path), "words": len(words), "speakers": len({t[2] for t in turns}), **timings}
+    transcript = {"words": labelled, "turns": [{"start": a, "end": b, "speaker": str(s)} for a, b, s in turns]}
+    return {"file": os.path.basename(path), "words": len(words), "speakers": len({t[2] for t in turns}), **timings,
+            "transcript": transcript}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -84,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"model_loading": time.perf_counter() - started}), flush=True)
     with tempfile.TemporaryDirectory(prefix="tb-anchor-") as workdir:
         for path in args.files:
-            print(json.dumps(process(path, asr, diarizer, args.language, Path(workdir))), flush=True)
+            result = process(path, asr, diarizer, args.language, Path(workdir))
+            result.pop("transcript")
+            print(json.dumps(result), flush=True)
     return 0
 
 

@@ -511,7 +511,6 @@ def encode_like_session(
     format: str = "mp3",
 ) -> Path:
     """Encode a mono WAV like a recorder would (default 44.1 kHz stereo 128 kbps mp3) with PyAV; returns ``path``."""
-    import av
     import soxr
 
     audio, rate = read_wav(Path(wav))
@@ -519,22 +518,31 @@ def encode_like_session(
         audio = audio.mean(axis=0)
     if rate != sample_rate:
         audio = soxr.resample(audio, rate, sample_rate).astype(np.float32)
-    bit_rate = _parse_bitrate(bitrate)
     codec = {"mp3": "libmp3lame", "m4a": "aac", "mp4": "aac", "wav": "pcm_s16le", "flac": "flac", "ogg": "libvorbis"}
     container_format = {"m4a": "mp4"}.get(format, format)
+    bit_rate = 0 if format in ("wav", "flac") else _parse_bitrate(bitrate)
+    planes = np.repeat(audio[None, :], channels, axis=0)
+    return encode_array(planes, sample_rate, path, codec.get(format, format), container_format, bit_rate)
+
+
+def encode_array(planes: np.ndarray, sample_rate: int, path: Path, codec: str, container_format: str,
+                 bit_rate: int = 0) -> Path:
+    """Encode float audio (channels x samples, at ``sample_rate``) with PyAV, atomically; returns ``path``."""
+    import av
+
+    planes = np.atleast_2d(np.asarray(planes, dtype=np.float32))
+    channels = planes.shape[0]
     path = Path(path)
     with _atomic(path) as tmp:
         with av.open(str(tmp), "w", format=container_format) as container:
-            stream = container.add_stream(codec.get(format, format), rate=sample_rate)
+            stream = container.add_stream(codec, rate=sample_rate)
             stream.layout = "stereo" if channels == 2 else "mono"
-            if format not in ("wav", "flac"):
+            if bit_rate:
                 stream.bit_rate = bit_rate
             fmt = stream.codec_context.format.name
             frame_size = stream.codec_context.frame_size or 1152
-            for start in range(0, len(audio), frame_size):
-                chunk = audio[start : start + frame_size]
-                planes = np.repeat(chunk[None, :], channels, axis=0)
-                frame = _av_frame(planes, fmt, channels, sample_rate)
+            for start in range(0, planes.shape[1], frame_size):
+                frame = _av_frame(planes[:, start : start + frame_size], fmt, channels, sample_rate)
                 for packet in stream.encode(frame):
                     container.mux(packet)
             for packet in stream.encode(None):

@@ -99,4 +99,5 @@ def test_unmapped_speakers_are_wrong_and_no_mapping_compares_labels():
     plain = score_attribution(ref, hypothesis_words(same_labels))
     assert (plain.wder, plain.word_speaker_accuracy) == (0.0, 1.0)
     deleted = score_attribution(ref, [])
-    assert (deleted.wder, deleted.word_speaker_accuracy, deleted.backchannel_speaker_accuracy) == (None, 0.0, 0.0)
+    assert (deleted.wder, deleted.word_speaker_accuracy, deleted.backchannel_speaker_accuracy) == (None, 0.0, None)
+    assert (deleted.backchannel_words, deleted.backchannel_hits) == (1, 0)

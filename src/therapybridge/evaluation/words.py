@@ -162,9 +162,13 @@ class AttributionScore:
 
     ``wder``: share of the correctly recognised words (alignment matches) that got the wrong speaker. Unlike
     Shafey et al. (2019), substitutions are left out, so a misrecognised word never counts as a speaker error.
-    ``word_speaker_accuracy``: share of *all reference words* whose aligned hypothesis word (match or substitution)
-    has the right speaker; deleted words count as wrong. ``backchannel_speaker_accuracy``: share of the
-    backchannel reference words recognised correctly with the right speaker (``None`` without backchannels).
+    ``word_speaker_accuracy``: share of the *recognised* reference words (aligned to a hypothesis word: a match or
+    a substitution) whose hypothesis word has the right speaker. Deleted words are left out: they are a
+    recognition error, counted by the WER's deletions, and would otherwise make speaker attribution look worse
+    whenever the recogniser skips speech. ``backchannel_speaker_accuracy``: share of the
+    backchannel reference words the recogniser got right (alignment matches) that carry the right speaker
+    (``None`` when none was recognised); ``backchannel_words`` counts all of them, ``backchannel_hits`` those
+    recognised.
     """
 
     wder: float | None
@@ -172,8 +176,10 @@ class AttributionScore:
     backchannel_speaker_accuracy: float | None
     correct_words: int
     correct_words_wrong_speaker: int
+    recognised_words: int
     reference_words: int
     backchannel_words: int
+    backchannel_hits: int
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -186,8 +192,9 @@ def score_attribution(reference: Sequence[ReferenceWord], hypothesis: Sequence[H
     ``mapping`` takes hypothesis speakers to reference speakers (unmapped ones are always wrong); without it
     the labels are compared as they are.
     """
-    hits = wrong_hits = right_speaker = backchannel_right = 0
+    hits = wrong_hits = right_speaker = backchannel_right = backchannel_hits = recognised = 0
     for ref, hyp in align_words(reference, hypothesis):
+        recognised += 1
         mapped = hyp.speaker if mapping is None else mapping.get(hyp.speaker)  # type: ignore[arg-type]
         same = mapped is not None and mapped == ref.speaker
         right_speaker += same
@@ -195,13 +202,16 @@ def score_attribution(reference: Sequence[ReferenceWord], hypothesis: Sequence[H
             hits += 1
             wrong_hits += not same
             backchannel_right += same and ref.backchannel
+            backchannel_hits += ref.backchannel
     backchannels = sum(w.backchannel for w in reference)
     return AttributionScore(
         wder=wrong_hits / hits if hits else None,
-        word_speaker_accuracy=right_speaker / len(reference) if reference else 0.0,
-        backchannel_speaker_accuracy=backchannel_right / backchannels if backchannels else None,
+        word_speaker_accuracy=right_speaker / recognised if recognised else 0.0,
+        backchannel_speaker_accuracy=backchannel_right / backchannel_hits if backchannel_hits else None,
         correct_words=hits,
         correct_words_wrong_speaker=wrong_hits,
+        recognised_words=recognised,
         reference_words=len(reference),
         backchannel_words=backchannels,
+        backchannel_hits=backchannel_hits,
     )

@@ -1,0 +1,37 @@
+"""What every benchmark shares: where results go, the shared real recordings, and the machine description that
+goes beside every table (CPU model included: machines of one kind do not all have the same CPU)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+SHARED_DATA = Path(os.environ.get("THERAPYBRIDGE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def cpu_model() -> str:
+    """The CPU's model name and whether it has AVX-512 (from /proc/cpuinfo where there is one)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")),
+                platform.machine())
+    return f"{name} ({os.cpu_count()} cores, {'AVX-512' if 'avx512f' in info else 'no AVX-512'})"
+
+
+def machine() -> dict[str, Any]:
+    return {"cpu": cpu_model(), "platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "load_average": os.getloadavg()}
+
+
+def write_results(name: str, result: dict, markdown: str) -> None:
+    """``benchmarks/results/<name>.json`` and ``<name>.md``."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, default=float) + "\n", encoding="utf-8")
+    (RESULTS / f"{name}.md").write_text(markdown, encoding="utf-8")

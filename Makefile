@@ -5,7 +5,9 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 SAMPLE := tests/data/sample.wav
 
-.PHONY: install demo test test-fast bench lint clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install demo test test-fast bench lint check-test-deps clean
 
 install: $(STAMP)
 
@@ -21,8 +23,13 @@ demo: install
 	@mkdir -p demo-output
 	$(VENV)/bin/therapybridge transcribe $(SAMPLE) -o demo-output --format json,txt,srt,vtt,rttm --show
 
-test: install
+test: install check-test-deps
 	$(PY) -m pytest -q
+
+# The browser tests would skip without Chromium, and `make test` would pass without ever opening a page.
+check-test-deps:
+	@test -x "$(CHROMIUM)" || { echo "make test needs Debian's chromium at $(CHROMIUM) for the browser tests: apt-get install chromium"; exit 1; }
+	@$(PY) -c "import playwright" 2>/dev/null || { echo "make test needs the playwright package: $(PY) -m pip install -e '.[dev]'"; exit 1; }
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow and not browser"
@@ -31,7 +38,7 @@ bench: install
 	$(PY) -m benchmarks.run
 
 lint: install
-	$(PY) -m ruff check src tests benchmarks || true
+	$(PY) -m ruff check src tests benchmarks
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -340,7 +340,7 @@ class AudioTranscriptionPipeline:
         except (KeyboardInterrupt, SystemExit):
             _end_quietly(perf)
             raise
-        except MemoryError as exc:
+        except MemoryError:
             _end_quietly(perf)
             return BatchItem(source=prepared.source, error=ProcessingError("ran out of memory while processing"))
         except Exception as exc:  # noqa: BLE001 - one bad file must not stop a batch

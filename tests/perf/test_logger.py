@@ -118,9 +118,9 @@ def test_console_lines_use_seed_format(clock):
         perf_log.setLevel(old_level)
     lines = stream.getvalue().splitlines()
     stamp = r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] "
-    assert any(re.fullmatch(stamp + r"\[INFO\] \[Audio Preprocessing\] Stage started", l) for l in lines)
-    assert any(re.fullmatch(stamp + r"\[DEBUG\]   \[load_audio\] completed in 0\.105s", l) for l in lines)
-    assert any(re.fullmatch(stamp + r"\[INFO\] \[Audio Preprocessing\] Stage completed in 0\.625s", l) for l in lines)
+    assert any(re.fullmatch(stamp + r"\[INFO\] \[Audio Preprocessing\] Stage started", line) for line in lines)
+    assert any(re.fullmatch(stamp + r"\[DEBUG\]   \[load_audio\] completed in 0\.105s", line) for line in lines)
+    assert any(re.fullmatch(stamp + r"\[INFO\] \[Audio Preprocessing\] Stage completed in 0\.625s", line) for line in lines)
     assert "PERFORMANCE SUMMARY" in lines  # the summary block is written without a prefix
     text = render_text(perf.session)
     assert "  Audio Preprocessing               0.625s (100.0%)\n" in text  # character for character as the seed

@@ -85,7 +85,7 @@ def test_everything_is_escaped_and_nothing_is_fetched():
     evil = '<script>alert("x")</script>'
     words = (Word(0.0, 1.0, f" {evil}", 0.2, "S0"), Word(1.0, 2.0, " {{lines}}", 0.9, "S0"))
     transcript = Transcript(
-        audio=AudioInfo(f'rec"><img src=x onerror=alert(1)>.wav', 2.0),
+        audio=AudioInfo('rec"><img src=x onerror=alert(1)>.wav', 2.0),
         language='en"><script>',
         segments=(Segment(0.0, 2.0, f"{evil} {{{{lines}}}}", words, "S0"),),
         speakers=(SpeakerInfo("S0", f"Dr. {evil}", "therapist", 0.9),),

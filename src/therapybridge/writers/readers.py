@@ -168,7 +168,7 @@ def parse_txt(text: str) -> list[Cue]:
         if not header:
             raise TranscriptFormatError(f"not a therapybridge TXT transcript: unexpected header {lines[0][:60]!r}")
         label, start, end = header.groups()
-        cues.append(Cue(parse_clock(start), parse_clock(end), " ".join(l.strip() for l in lines[1:]), label))
+        cues.append(Cue(parse_clock(start), parse_clock(end), " ".join(line.strip() for line in lines[1:]), label))
     return cues
 
 

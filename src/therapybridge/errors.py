@@ -10,7 +10,7 @@
     │   ├── AudioDecodeError        not decodable as audio (corrupt, not a media file)
     │   ├── NoAudioStreamError      a media file without an audio stream
     │   ├── EmptyAudioError         decodes to no samples
-    │   └── InvalidAudioError       samples that are not finite (NaN/Inf)
+    │   └── InvalidAudioError       samples that are not finite (NaN/Inf), or not laid out [channels, samples]
     ├── ConfigurationError          options that do not fit together or are out of range
     ├── DependencyError             an optional package needed for the chosen feature is missing
     ├── ModelError                  a model cannot be loaded
@@ -65,7 +65,7 @@ class EmptyAudioError(InputError):
 
 
 class InvalidAudioError(InputError):
-    """The recording contains non-finite samples (NaN or Inf)."""
+    """The recording contains non-finite samples (NaN or Inf), or an array is not ``[channels, samples]``."""
 
 
 class ConfigurationError(TherapyBridgeError, ValueError):

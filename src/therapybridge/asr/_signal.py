@@ -1,42 +1,22 @@
-"""Small signal helpers shared by the recognition backends."""
+"""Recognition-side signal helpers: the backends' input check and cutting long audio at quiet points."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigurationError, InvalidAudioError
+from ..audio.signal import SAMPLE_RATE, frame_power, resample, to_mono
+from ..errors import InvalidAudioError
 
-SAMPLE_RATE = 16000
+__all__ = ["SAMPLE_RATE", "frame_power", "mono_16k", "quietest_point", "split_at_quiet"]
 
 
 def mono_16k(audio: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Contiguous float32 mono at 16 kHz; a (1, n) or (n, 1) array counts as mono."""
-    samples = np.asarray(audio)
-    if samples.ndim == 2 and 1 in samples.shape:
-        samples = samples.reshape(-1)
-    if samples.ndim != 1:
-        raise ConfigurationError(f"recognition needs mono audio, got an array of shape {samples.shape}")
-    samples = np.ascontiguousarray(samples, dtype=np.float32)
+    """Contiguous float32 mono at 16 kHz from 1-D or one-channel ``[1, samples]`` audio (the project's
+    channels-first convention, :mod:`therapybridge.audio.signal`); several channels are refused, not mixed."""
+    samples = np.ascontiguousarray(to_mono(audio, downmix=False, purpose="recognition"))
     if not np.isfinite(samples).all():
         raise InvalidAudioError("the audio contains NaN or infinite samples")
-    if sample_rate != SAMPLE_RATE:
-        import soxr
-
-        samples = np.ascontiguousarray(soxr.resample(samples, sample_rate, SAMPLE_RATE), dtype=np.float32)
-    return samples
-
-
-def frame_power(samples: np.ndarray, frame: int) -> np.ndarray:
-    """Mean square (float64) of each whole ``frame``-long stretch of ``samples``; a partial last frame is dropped.
-
-    Computed a few thousand frames at a time, so a long recording is never copied in float64."""
-    count = len(samples) // frame
-    power = np.empty(count)
-    step = 3000  # frames per block
-    for first in range(0, count, step):
-        block = samples[first * frame : min(first + step, count) * frame].reshape(-1, frame)
-        power[first : first + len(block)] = np.einsum("ij,ij->i", block, block, dtype=np.float64) / frame
-    return power
+    return np.ascontiguousarray(resample(samples, sample_rate, SAMPLE_RATE))
 
 
 def quietest_point(samples: np.ndarray, lo: int, hi: int, frame: int) -> int:

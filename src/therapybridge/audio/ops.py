@@ -17,6 +17,8 @@ import numpy as np
 import torch
 
 from ..errors import ConfigurationError, DependencyError
+from .signal import check_channels_first
+from .signal import resample as resample_array
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +45,11 @@ _KFILTER_IR_SECONDS = 0.05
 
 
 def to_mono(waveform: torch.Tensor, channel: int | None = None) -> torch.Tensor:
-    """``[channels, samples]`` (or already 1-D) → ``[samples]``: the mean over channels, or one channel."""
+    """``[channels, samples]`` (or already 1-D) → ``[samples]``: the mean over channels, or one channel.
+
+    Channels first, as everywhere (:func:`.signal.check_channels_first`): other layouts are an ``InvalidAudioError``.
+    """
+    check_channels_first(tuple(waveform.shape))
     if waveform.dim() == 1:
         return waveform
     if channel is not None:
@@ -139,15 +145,10 @@ class StreamResampler:
 
 
 def _resample_soxr(waveform: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:
-    import soxr
-
-    host = waveform.detach().to("cpu", torch.float32).numpy()
-    if host.shape[-1] == 0:
+    if waveform.shape[-1] == 0:
         return waveform.new_zeros((*waveform.shape[:-1], 0))
-    frames = host.T if host.ndim == 2 else host  # soxr wants [samples, channels]
-    out = soxr.resample(np.ascontiguousarray(frames), orig_rate, new_rate, quality="HQ")
-    out = out.T if host.ndim == 2 else out
-    return torch.from_numpy(np.ascontiguousarray(out)).to(waveform.device)
+    host = waveform.detach().to("cpu", torch.float32).numpy()
+    return torch.from_numpy(resample_array(host, orig_rate, new_rate)).to(waveform.device)
 
 
 def _resample_julius(waveform: torch.Tensor, orig_rate: int, new_rate: int) -> torch.Tensor:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-import torch
 
+from ..audio.signal import as_channels, frame_power
 from ..errors import InvalidAudioError
 from ..perf.hooks import NULL_PROFILER, StageProfiler
 from ..types import SpeakerTurn
@@ -20,13 +20,8 @@ SPEECH_ABOVE_FLOOR_DB = 15.0
 
 
 def _channels_first(channels) -> np.ndarray:
-    if isinstance(channels, torch.Tensor):
-        channels = channels.detach().float().cpu().numpy()
-    x = np.asarray(channels, dtype=np.float32)
-    if x.ndim != 2:
-        raise InvalidAudioError(f"channel-speaker mode needs (channels, samples) audio, got shape {x.shape}")
-    if x.shape[0] > x.shape[1]:
-        x = x.T
+    """``[channels, samples]`` float32 (:func:`therapybridge.audio.signal.as_channels`: no axis guessing)."""
+    x = as_channels(channels)
     if x.shape[0] < 2:
         raise InvalidAudioError("channel-speaker mode needs at least two channels; this recording is mono")
     return x
@@ -35,9 +30,7 @@ def _channels_first(channels) -> np.ndarray:
 def _frame_db(x: np.ndarray, sample_rate: int) -> np.ndarray:
     """Per-channel frame energy in dB, (channels, frames)."""
     hop = max(1, int(sample_rate * FRAME_SECONDS))
-    n = x.shape[1] // hop
-    frames = x[:, : n * hop].reshape(x.shape[0], n, hop)
-    return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=2) + 1e-10)
+    return 10 * np.log10(np.stack([frame_power(channel, hop) for channel in x]) + 1e-10)
 
 
 def _louder_than_others(db: np.ndarray, margin: float) -> np.ndarray:
@@ -102,9 +95,8 @@ def channel_speaker_hint(channels, sample_rate: int = 16000) -> bool:
     """True when a multi-channel recording looks like one speaker per channel: in speech, the channels are
     usually far apart in level and each channel leads for a fair share of the time. A mono file copied to both
     channels, or an ordinary stereo room recording, gives False."""
-    try:
-        x = _channels_first(channels)
-    except InvalidAudioError:
+    x = as_channels(channels)  # a [samples, channels] array is an error here too, not a silent False
+    if x.shape[0] < 2:
         return False
     db = _frame_db(x, sample_rate)
     loud = _loud(db)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from ..audio.signal import resample, to_mono
 from ..errors import InvalidAudioError
 from .models import EMBEDDING_DIM, load_embedding, parallel_map
 
@@ -87,15 +88,7 @@ def embed_speech(audio: np.ndarray | torch.Tensor, sample_rate: int = SAMPLE_RAT
     Comparable by cosine similarity with ``DiarizationResult.centroids``. Needs at least 0.5 s of audio.
     """
     device = torch.device(device)
-    if isinstance(audio, torch.Tensor):
-        audio = audio.detach().float().cpu().numpy()
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 2:
-        audio = audio.mean(axis=0 if audio.shape[0] <= 8 else 1)
-    if sample_rate != SAMPLE_RATE:
-        import soxr
-
-        audio = soxr.resample(audio, sample_rate, SAMPLE_RATE).astype(np.float32)
+    audio = resample(to_mono(audio), sample_rate, SAMPLE_RATE)  # 1-D or [channels, samples], channels averaged
     if len(audio) < SAMPLE_RATE // 2:
         raise InvalidAudioError("a speaker clip must hold at least 0.5 s of speech to embed; give a longer clip")
     return embed_features([fbank(audio)], device)[0]

@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from ..errors import ConfigurationError, InvalidAudioError
+from ..audio.signal import as_channels, resample, to_mono
+from ..errors import ConfigurationError
 from ..perf.hooks import NULL_PROFILER, StageProfiler
 from ..types import SpeakerTurn
 from .base import DiarizationOptions, DiarizationResult, Diarizer
@@ -65,17 +66,6 @@ class EngineSettings:
     clustering: ClusteringSettings = field(default_factory=ClusteringSettings)
 
 
-def _as_mono(audio: Any) -> np.ndarray:
-    if isinstance(audio, torch.Tensor):
-        audio = audio.detach().float().cpu().numpy()
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 2:
-        audio = audio.mean(axis=0 if audio.shape[0] < audio.shape[1] else 1)
-    if audio.ndim != 1:
-        raise InvalidAudioError(f"diarization expects mono audio, got an array of shape {audio.shape}")
-    return audio
-
-
 class DefaultDiarizer(Diarizer):
     """segmentation-3.0 + CAM++ + clustering; runs on the ``torch.device`` it is given."""
 
@@ -106,15 +96,12 @@ class DefaultDiarizer(Diarizer):
         if options.channel_speakers:
             from .channels import diarize_channels
 
-            channels = audio.detach().cpu().numpy() if isinstance(audio, torch.Tensor) else np.asarray(audio)
-            if channels.ndim == 2 and min(channels.shape) >= 2:
+            channels = as_channels(audio)
+            if channels.shape[0] >= 2:
                 return diarize_channels(channels, sample_rate, options, profiler=profiler)
             log.warning("channel-speaker mode needs multi-channel audio; diarizing the mono mix instead")
-        mono = _as_mono(audio)
-        if sample_rate != SAMPLE_RATE:
-            import soxr
-
-            mono = soxr.resample(mono, sample_rate, SAMPLE_RATE).astype(np.float32)
+        # [channels, samples] or 1-D (therapybridge.audio.signal's convention); channels are averaged
+        mono = resample(to_mono(audio), sample_rate, SAMPLE_RATE)
         self.load(profiler)
         with _torch_threads(self.settings.cpu_threads if self.device.type == "cpu" else None):
             return self._diarize_mono(mono, options, profiler)

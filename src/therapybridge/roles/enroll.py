@@ -48,14 +48,10 @@ class SampleEmbedding:
 def load_mono_16k(path: str | os.PathLike[str]) -> np.ndarray:
     """Decode any audio file to mono float32 at 16 kHz."""
     from ..audio.decode import decode_audio
+    from ..audio.signal import resample, to_mono
 
     decoded = decode_audio(path, mono=True)
-    audio = decoded.waveform[0].numpy().astype(np.float32, copy=False)
-    if decoded.sample_rate != SAMPLE_RATE:
-        import soxr
-
-        audio = soxr.resample(audio, decoded.sample_rate, SAMPLE_RATE).astype(np.float32)
-    return audio
+    return resample(to_mono(decoded.waveform), decoded.sample_rate, SAMPLE_RATE)
 
 
 def speech_pieces(audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> list[np.ndarray]:

@@ -34,23 +34,22 @@ def bare_faster_whisper_wer(model: str) -> float:
 
 def main() -> int:
     from therapybridge import AudioTranscriptionPipeline
-    from therapybridge.align import score_word_speakers
-    from therapybridge.evaluation import read_rttm, read_stm, score_diarization, word_error_rate
-    from therapybridge.types import Word
+    from therapybridge.evaluation import read_rttm, read_stm, score_diarization, score_turns_and_words, word_error_rate
     from therapybridge.writers import get_writer, parse_rttm
     from tests.references import SAMPLE_RTTM, SAMPLE_STM, SAMPLE_WAV, reference_text
 
     rows = []
     for model in ("base", "tiny.en"):
         result = AudioTranscriptionPipeline(device="cpu", asr__model=model).process(SAMPLE_WAV)
-        reference_words = [Word(None, None, t, speaker=u.speaker) for u in read_stm(SAMPLE_STM) for t in u.text.split()]
+        attribution = score_turns_and_words(read_rttm(SAMPLE_RTTM), result.turns, result.words,
+                                            read_stm(SAMPLE_STM)).attribution
         rows.append({
             "model": model,
             "wer": word_error_rate(reference_text(), result.text).wer,
             "bare_faster_whisper_wer": bare_faster_whisper_wer(model),
             "der": score_diarization(read_rttm(SAMPLE_RTTM), parse_rttm(get_writer("rttm").render(result))).der,
             "speakers": len(result.speakers),
-            "word_speaker_accuracy": score_word_speakers(result.words, reference_words).accuracy,
+            "word_speaker_accuracy": attribution.word_speaker_accuracy,
         })
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "accuracy.json").write_text(json.dumps(rows, indent=2))

@@ -7,7 +7,7 @@
   against all the turns and is extrapolated linearly in the number of words (its cost is exactly W*T loop steps);
   ours is timed on the same subset too, so one speed-up needs no extrapolation at all.
 * Accuracy: the real sample, faster-whisper base words (batched, word timestamps), the reference turns of
-  sample.rttm as the diarization, scored against sample.stm (``therapybridge.align.word_speaker_accuracy``).
+  sample.rttm as the diarization, scored against sample.stm (``therapybridge.evaluation.score_turns_and_words``).
 
     .venv/bin/python -m benchmarks.bench_align            # about a minute on 2 busy cores
     .venv/bin/python -m benchmarks.bench_align --quick    # fewer repeats, no accuracy section
@@ -28,7 +28,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tests.align.seed import seed_nested_loop
-from therapybridge.align import assign_speaker_indices, assign_speakers, score_word_speakers
+from therapybridge.align import assign_speaker_indices, assign_speakers
 from therapybridge.types import SpeakerTurn, Word
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -154,7 +154,7 @@ def accuracy() -> dict[str, Any]:
 
     from tests.datagen import read_wav
     from tests.references import SAMPLE_RTTM, SAMPLE_STM, SAMPLE_WAV
-    from therapybridge.evaluation import read_rttm, read_stm
+    from therapybridge.evaluation import read_rttm, read_stm, score_turns_and_words
     from therapybridge.asr.models import resolve_model
     from therapybridge.diarization import load_diarizer
 
@@ -163,16 +163,17 @@ def accuracy() -> dict[str, Any]:
         str(SAMPLE_WAV), batch_size=8, beam_size=5, word_timestamps=True
     )
     words = [Word(w.start, w.end, w.word, w.probability) for p in pieces for w in p.words]
-    reference = [Word(u.start, u.end, u.text, speaker=u.speaker) for u in read_stm(SAMPLE_STM)]
+    utterances = read_stm(SAMPLE_STM)
+    reference_turns = read_rttm(SAMPLE_RTTM)
     audio, rate = read_wav(SAMPLE_WAV)
     diarizations = {
-        "reference turns (sample.rttm)": read_rttm(SAMPLE_RTTM),
+        "reference turns (sample.rttm)": reference_turns,
         "the project's diarizer (default settings)": list(load_diarizer("default", "cpu").diarize(audio, rate).turns),
     }
     results: dict[str, Any] = {}
     for source, turns in diarizations.items():
         results[source] = {
-            name: score_word_speakers(hyp, reference).to_dict()
+            name: score_turns_and_words(reference_turns, turns, hyp, utterances).attribution.to_dict()
             for name, hyp in (
                 ("seed nested loop (max overlap)", seed_nested_loop(words, turns)),
                 ("ours, smoothing off", assign_speakers(words, turns, {"smoothing": False})),
@@ -235,16 +236,19 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [
             "",
             "Word-speaker accuracy on the real sample (faster-whisper base words, batched, word timestamps; scored "
-            "against `sample.stm`: edit-distance word alignment, best one-to-one speaker mapping; "
-            "`therapybridge.align.word_speaker_accuracy`). `tests/align/test_accuracy.py` checks >= 0.97 with the "
-            "reference turns and >= 0.90 end to end through the pipeline.",
+            "against `sample.stm` with `therapybridge.evaluation.score_turns_and_words`: Whisper's normaliser, "
+            "jiwer's word alignment, speakers mapped by the diarization's optimal DER mapping, accuracy over the "
+            "recognised words). `tests/align/test_accuracy.py` checks >= 0.97 with the reference turns and >= 0.90 "
+            "end to end through the pipeline.",
             "",
-            "| diarization | assignment | accuracy | aligned words | right |",
+            "| diarization | assignment | word-speaker accuracy | recognised words | WDER |",
             "|---|---|---|---|---|",
         ]
         for source, rows in result["accuracy"].items():
             for name, r in rows.items():
-                lines.append(f"| {source} | {name} | {r['accuracy']:.3f} | {r['aligned']} | {r['correct']} |")
+                wder = "n/a" if r["wder"] is None else f"{r['wder']:.3f}"
+                lines.append(f"| {source} | {name} | {r['word_speaker_accuracy']:.3f} | {r['recognised_words']} | "
+                             f"{wder} |")
     return "\n".join(lines) + "\n"
 
 

@@ -5,25 +5,37 @@ from __future__ import annotations
 import pytest
 
 from tests.references import SAMPLE_RTTM, SAMPLE_STM, SAMPLE_WAV
-from therapybridge.evaluation import read_rttm, read_stm
+from therapybridge.evaluation import StmUtterance, read_rttm, read_stm
 from therapybridge.types import Segment, SpeakerTurn, Word
 
 
-@pytest.fixture(scope="session")
-def sample_segments() -> tuple[Segment, ...]:
-    """The sample through faster-whisper's BatchedInferencePipeline directly, so only alignment is under test."""
+def _base_words(path) -> tuple[Segment, ...]:
     from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     from therapybridge.asr.models import resolve_model
 
     model = WhisperModel(str(resolve_model("base").path), device="cpu", compute_type="int8", cpu_threads=2)
-    pieces, _ = BatchedInferencePipeline(model).transcribe(
-        str(SAMPLE_WAV), batch_size=8, beam_size=5, word_timestamps=True
-    )
+    pieces, _ = BatchedInferencePipeline(model).transcribe(str(path), batch_size=8, beam_size=5, word_timestamps=True)
     return tuple(
         Segment(p.start, p.end, p.text, tuple(Word(w.start, w.end, w.word, w.probability) for w in p.words))
         for p in pieces
     )
+
+
+@pytest.fixture(scope="session")
+def sample_segments() -> tuple[Segment, ...]:
+    """The sample through faster-whisper's BatchedInferencePipeline directly, so only alignment is under test."""
+    return _base_words(SAMPLE_WAV)
+
+
+@pytest.fixture(scope="session")
+def real_session_words():
+    """A 3-minute session re-sequenced from the sample's real voices (tests/datagen.py, seed 0): its reference and
+    faster-whisper base words."""
+    from tests.datagen import real_voice_session
+
+    session = real_voice_session(minutes=3.0, seed=0)
+    return session, tuple(w for s in _base_words(session.wav) for w in s.words)
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +49,6 @@ def reference_turns() -> tuple[SpeakerTurn, ...]:
 
 
 @pytest.fixture(scope="session")
-def reference_words() -> tuple[Word, ...]:
-    """Each reference utterance of sample.stm as one 'word' carrying its speaker (the metric splits the text)."""
-    return tuple(Word(u.start, u.end, u.text, speaker=u.speaker) for u in read_stm(SAMPLE_STM))
+def reference_utterances() -> tuple[StmUtterance, ...]:
+    """sample.stm's utterances: the word reference for therapybridge.evaluation's attribution scoring."""
+    return tuple(read_stm(SAMPLE_STM))

@@ -7,7 +7,7 @@ SAMPLE := tests/data/sample.wav
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install demo test test-fast bench lint check-test-deps clean
+.PHONY: install demo test test-fast bench bench-gpu lint check-test-deps clean
 
 install: $(STAMP)
 
@@ -36,6 +36,12 @@ test-fast: install
 
 bench: install
 	$(PY) -m benchmarks.run
+
+# The GPU figures on a CUDA machine that has its own Python and CUDA torch, no venv and no network (docs/gpu.md):
+# the project from src, other packages from a carried bundle (GPU_BUNDLE=DIR). Exits 3 with a message without CUDA.
+GPU_BUNDLE ?=
+bench-gpu:
+	PYTHONPATH=src python3 -m benchmarks.bench_gpu $(if $(GPU_BUNDLE),--bundle $(GPU_BUNDLE)) $(GPU_ARGS)
 
 lint: install
 	$(PY) -m ruff check src tests benchmarks

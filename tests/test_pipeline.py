@@ -14,7 +14,10 @@ STAGES = ("Audio Preprocessing", "Whisper Transcription", "Speaker Diarization",
 
 def test_sample_wer_is_within_target(sample_transcript):
     error = word_error_rate(reference_text(), sample_transcript.text).wer
-    assert error <= 0.17, f"WER {error:.3f} on the sample"
+    # WER measured 0.149; the same pipeline on real_voice_session(3 min) seeds 0 and 2: 0.167, 0.179 (seed 1: 0.332,
+    # a stretch of speech not recognised at all: a recognition failure, left out of the spread). sd of the three
+    # = 0.015; threshold = 0.149 + 2 sd = 0.179 -> 0.18 (was 0.17).
+    assert error <= 0.18, f"WER {error:.3f} on the sample"
 
 
 def test_sample_finds_two_speakers_with_low_der(sample_transcript):
@@ -38,7 +41,9 @@ def test_written_rttm_carries_the_diarizer_turns_and_scores_low_der(sample_trans
     assert sample_transcript["provenance"]["schema_version"] == SCHEMA_VERSION
     written = parse_rttm(get_writer("rttm").render(sample_transcript))
     error = score_diarization(read_rttm(SAMPLE_RTTM), written).der
-    assert error <= 0.08, f"DER {error:.3f} of the written RTTM on the sample"
+    # Measured 0.067; the written RTTM of real_voice_session(3 min) seeds 0-2: 0.098, 0.092, 0.127 (sd of the four
+    # 0.025). Threshold = 0.067 + 2 sd = 0.116 -> 0.12 (was 0.08).
+    assert error <= 0.12, f"DER {error:.3f} of the written RTTM on the sample"
 
 
 def test_every_word_has_a_speaker_and_segments_are_homogeneous(sample_transcript):
@@ -151,14 +156,18 @@ def test_channel_speakers_on_a_mono_file_is_a_clear_error(pipeline):
 
 
 def test_word_speaker_accuracy_end_to_end(sample_transcript):
-    """Issue 6's end-to-end figure: our words, our diarization, scored against sample.stm's speakers."""
-    from therapybridge.align import score_word_speakers
-    from therapybridge.types import Word
+    """Issue 6's end-to-end figure: our words, our diarization, scored against sample.stm's speakers
+    (therapybridge.evaluation: speakers mapped by the DER mapping, accuracy over the recognised words)."""
+    from therapybridge.evaluation import score_turns_and_words
 
-    reference = [Word(None, None, token, speaker=u.speaker) for u in read_stm(SAMPLE_STM) for token in u.text.split()]
-    score = score_word_speakers(sample_transcript.words, reference)
-    assert score.aligned >= 0.9 * len(reference)
-    assert score.accuracy >= 0.90, f"word-speaker accuracy {score.accuracy:.3f}"
+    score = score_turns_and_words(read_rttm(SAMPLE_RTTM), sample_transcript.turns, sample_transcript.words,
+                                  read_stm(SAMPLE_STM)).attribution
+    # Recognised share measured 79/87 = 0.908 (align.metrics counted 75/81 = 0.926); real_voice_session(3 min)
+    # seeds 0, 2: 0.956, 0.968 (seed 1: 0.769, the recognition gap above, which this bar is meant to catch).
+    assert score.recognised_words >= 0.9 * score.reference_words
+    # Accuracy measured 0.975 (align.metrics, per-word mapping: 0.973); seeds 0-2: 0.954, 0.942, 0.975 (sd 0.017).
+    # Threshold kept: the lowest file minus 2 sd is 0.908.
+    assert score.word_speaker_accuracy >= 0.90, f"word-speaker accuracy {score.word_speaker_accuracy:.3f}"
 
 
 def test_enrolled_therapist_is_labelled_by_name_and_the_other_speaker_is_the_client(tmp_path, pipeline):

@@ -15,7 +15,9 @@ def test_channel_mode_follows_each_channel():
     stereo, rate = read_wav(path)
     result = diarize_channels(stereo, rate)
     assert result.num_speakers == 2
-    assert der(reference.turns, result, reference.duration) <= 0.10
+    # DER measured 0.041 (seed 0); seeds 0-3 of stereo_channel_session(3 min): 0.041, 0.045, 0.055, 0.047
+    # (sd 0.006). Threshold = 0.041 + 2 sd = 0.053 -> 0.06 (was 0.10).
+    assert der(reference.turns, result, reference.duration) <= 0.06
     assert result.info["engine"] == "channels"
 
 

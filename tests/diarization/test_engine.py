@@ -15,14 +15,18 @@ from .conftest import der
 def test_sample_without_hint_finds_two_speakers(sample, sample_result):
     audio, rate, reference = sample
     assert sample_result.num_speakers == 2
-    assert der(reference, sample_result, len(audio) / rate) <= 0.12
+    # DER measured 0.055 here; unhinted over the sample and real_voice_session(3 min, seeds 0-3): 0.055, 0.085,
+    # 0.085, 0.122, 0.089 (sd 0.024). Threshold = 0.055 + 2 sd = 0.103 -> 0.11 (was 0.12).
+    assert der(reference, sample_result, len(audio) / rate) <= 0.11
 
 
 def test_sample_with_two_speakers_forced(diarizer, sample):
     audio, rate, reference = sample
     result = diarizer.diarize(audio, rate, DiarizationOptions(num_speakers=2))
     assert result.num_speakers == 2
-    assert der(reference, result, len(audio) / rate) <= 0.08
+    # DER measured 0.055 (the hint changes nothing on these files: the same five values as the unhinted test,
+    # sd 0.024). Threshold = 0.055 + 2 sd = 0.103 -> 0.11 (was 0.08, 1 sd above the measured value).
+    assert der(reference, result, len(audio) / rate) <= 0.11
 
 
 @pytest.mark.slow
@@ -36,7 +40,10 @@ def test_twenty_minute_real_voice_session(real_session, real_session_result):
 def test_espeak_dialogues_count_and_der(espeak_case):
     dialogue, result = espeak_case
     assert result.num_speakers == dialogue.num_speakers
-    assert der(dialogue.turns, result, dialogue.duration) <= 0.05
+    # DER measured 0.036 (2 voices) and 0.042 (3 voices) at seed 0; over seeds 0-3 of espeak_dialogue(3 min):
+    # 2 voices 0.036, 0.041, 0.085, 0.012; 3 voices 0.042, 0.039, 0.052, 0.026 (sd 0.021). Threshold = the worse
+    # seed-0 value + 2 sd = 0.084 -> 0.09 (was 0.05, a hair above the two seed-0 values; seed 2 alone is 0.085).
+    assert der(dialogue.turns, result, dialogue.duration) <= 0.09
 
 
 def test_forced_count_is_honoured(diarizer, sample):

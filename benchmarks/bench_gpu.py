@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -136,25 +135,6 @@ def missing(part: str) -> list[str]:
 # ------------------------------------------------------------------ timing helpers
 
 
-def timed(operation: Callable[[], Any], repeats: int, *, cuda: bool) -> float:
-    """Median wall seconds of ``repeats`` runs after one warm-up, synchronising the GPU around each."""
-    import torch
-
-    def sync() -> None:
-        if cuda:
-            torch.cuda.synchronize()
-
-    operation()
-    sync()
-    runs = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        operation()
-        sync()
-        runs.append(time.perf_counter() - started)
-    return statistics.median(runs)
-
-
 def frame_agreement(a: list[Any], b: list[Any], duration: float, step: float = 0.01) -> float:
     """Share of 10 ms frames whose sets of active speakers agree between two diarizations (speakers of ``b``
     mapped onto those of ``a`` by the most shared frames)."""
@@ -263,27 +243,23 @@ def run_diarization(minutes: float) -> dict[str, Any]:
 
 
 def run_align(repeats: int) -> dict[str, Any]:
+    """bench_align's GPU timing (the torch path forced on its synthetic session, 1x and 10x) and whether the torch
+    path chooses the same speakers as NumPy."""
     import numpy as np
 
+    import benchmarks.bench_align as bench_align
     from therapybridge.align import core
 
-    rng = np.random.default_rng(0)
-    out: dict[str, Any] = {}
-    for words, speakers in ((200_000, 4), (1_000_000, 8)):
-        starts = np.sort(rng.uniform(0, words / 3, words // 20))
-        table = core.build_coverage(starts, starts + rng.uniform(0.5, 8, starts.size),
-                                    rng.integers(0, speakers, starts.size))
-        a = np.sort(rng.uniform(0, words / 3, words))
-        b = a + rng.uniform(0.05, 0.6, words)
-        on_numpy = core.score_words(a, b, table)
-        on_cuda = core.score_words(a, b, table, device="cuda")
-        out[f"{words}x{speakers}"] = {
-            "torch_path_used": core._use_torch("cuda", words, speakers),
-            "same_speakers": bool(np.array_equal(on_numpy.speaker, on_cuda.speaker)),
-            "numpy_s": timed(lambda: core.score_words(a, b, table), repeats, cuda=False),
-            "cuda_s": timed(lambda: core.score_words(a, b, table, device="cuda"), repeats, cuda=True),
-        }
-    return out
+    _, _, arrays = bench_align.synthetic_session(bench_align.WORDS, bench_align.TURNS)
+    table = core.build_coverage(arrays[2], arrays[3], arrays[4])
+    original = core._use_torch
+    core._use_torch = lambda *args: True
+    try:
+        on_cuda = core.score_words(arrays[0], arrays[1], table, device="cuda").speaker
+    finally:
+        core._use_torch = original
+    same = bool(np.array_equal(on_cuda, core.score_words(arrays[0], arrays[1], table).speaker))
+    return {"same_speakers": same, "timing": bench_align.gpu_timing(arrays, repeats)}
 
 
 def run_monitor(seconds: float = 3.0) -> dict[str, Any]:
@@ -346,10 +322,11 @@ def markdown(result: dict[str, Any]) -> str:
                   f"CPU {d['cpu']['diarize_s']:.2f} s ({d['speed_up']:.1f}x); frames agreeing CUDA vs CPU "
                   f"{d['agreement_cuda_vs_cpu']:.3f}, CUDA vs reference {d['agreement_cuda_vs_reference']:.3f}."]
     if "align" in parts and "not_run" not in parts["align"]:
-        lines += ["", "| alignment `score_words` | torch path | same speakers | NumPy | CUDA |", "|---|---|---|---|---|"]
-        for size, row in parts["align"].items():
-            lines.append(f"| {size} | {row['torch_path_used']} | {row['same_speakers']} | "
-                         f"{row['numpy_s'] * 1000:.1f} ms | {row['cuda_s'] * 1000:.1f} ms |")
+        lines += ["", f"Alignment `score_words`, torch path forced (same speakers as NumPy: "
+                  f"{parts['align']['same_speakers']}):", "", "| words | CUDA | NumPy |", "|---|---|---|"]
+        for size, row in (parts["align"]["timing"] or {}).items():
+            lines.append(f"| {size} | {row['cuda']['wall_median_s'] * 1000:.1f} ms | "
+                         f"{row['numpy']['wall_median_s'] * 1000:.1f} ms |")
     if "monitor" in parts and "not_run" not in parts["monitor"]:
         g = parts["monitor"]
         lines += ["", f"GPUMonitor: {g['samples']} samples, max utilization {g['max_utilization']}, "

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .align import AlignOptions
+from .analytics.model import AnalyticsOptions
 from .asr.base import TranscribeOptions
 from .audio import PreprocessOptions
 from .diarization.base import DiarizationOptions
@@ -57,6 +58,7 @@ class PipelineConfig:
     align: AlignOptions = field(default_factory=AlignOptions)
     perf: PerfOptions = field(default_factory=PerfOptions)
     roles: RoleOptions = field(default_factory=RoleOptions)
+    analytics: AnalyticsOptions = field(default_factory=AnalyticsOptions)
     device: str = "auto"
     backend: str = "local"
     diarizer: str = "default"
@@ -152,6 +154,7 @@ class PipelineConfig:
             "asr": _public(self.asr),
             "diarization": _public(self.diarization),
             "align": _public(self.align),
+            "analytics": _public(self.analytics),
         }
 
 

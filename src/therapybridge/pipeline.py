@@ -317,6 +317,7 @@ class AudioTranscriptionPipeline:
                 raise prepared.error
             assert prepared.audio is not None
             transcript = self._recognise_and_attribute(prepared.audio, config, perf, prepared.source)
+            transcript = self._with_analytics(transcript, config, perf)
             if config.perf.redact_paths:
                 transcript = transcript.with_changes(
                     audio=dataclasses.replace(transcript.audio, path=redaction.redact_name(prepared.source))
@@ -426,6 +427,18 @@ class AudioTranscriptionPipeline:
                 f"{source}: --channel-speakers needs one speaker per channel, but the recording has 1 channel"
             )
         return diarize_channels(decoded.waveform, decoded.sample_rate, config.diarization, profiler=perf)
+
+    def _with_analytics(self, transcript: Transcript, config: PipelineConfig, perf: PerformanceLogger) -> Transcript:
+        """The transcript with its session analytics (therapybridge.analytics), unless they are turned off."""
+        if not config.analytics.enabled:
+            return transcript
+        from .analytics import compute_analytics
+
+        with perf.stage(STAGE_ALIGNMENT):
+            with perf.subprocess("session_analytics", turns=len(transcript.turns)):
+                # From the times as the JSON keeps them (ms), so `therapybridge analytics` on it finds the same.
+                analytics = compute_analytics(Transcript.from_dict(transcript.to_dict()), config.analytics)
+        return transcript.with_changes(analytics=analytics.to_dict())
 
     def _with_metrics(self, transcript: Transcript, perf: PerformanceLogger) -> Transcript:
         return transcript.with_changes(performance_metrics=perf.snapshot().metrics())

@@ -15,7 +15,8 @@ from typing import Any
 from .errors import TranscriptFormatError
 
 # 1.1: the top-level "turns" (the diarizer's own speaker turns). Readers accept 1.0 files, which have none.
-SCHEMA_VERSION = "1.1"
+# 1.2: the top-level "analytics" (therapybridge.analytics: talk time, latency, silences); older files have none.
+SCHEMA_VERSION = "1.2"
 
 
 def _round(value: float | None, ndigits: int = 3) -> float | None:
@@ -149,6 +150,9 @@ class Transcript(Mapping):
 
     ``turns``: the diarizer's own speaker turns on the original clock (who spoke when, overlaps included), by
     speaker id; empty without diarization and in transcripts written before schema 1.1.
+
+    ``analytics``: the session analytics (``therapybridge.analytics.SessionAnalytics.to_dict()``), or None when they
+    were not computed (and in transcripts written before schema 1.2); written to JSON only when present.
     """
 
     audio: AudioInfo
@@ -158,17 +162,21 @@ class Transcript(Mapping):
     performance_metrics: Mapping[str, Any] = field(default_factory=dict)
     provenance: Mapping[str, Any] = field(default_factory=dict)
     turns: tuple[SpeakerTurn, ...] = ()
+    analytics: Mapping[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "audio": self.audio.to_dict(),
             "language": self.language,
             "speakers": [s.to_dict() for s in self.speakers],
             "segments": [s.to_dict() for s in self.segments],
             "turns": [t.to_dict() for t in self.turns],
-            "performance_metrics": _thaw(self.performance_metrics),
-            "provenance": _thaw(self.provenance),
         }
+        if self.analytics is not None:
+            data["analytics"] = _thaw(self.analytics)
+        data["performance_metrics"] = _thaw(self.performance_metrics)
+        data["provenance"] = _thaw(self.provenance)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "Transcript":
@@ -182,6 +190,7 @@ class Transcript(Mapping):
                 performance_metrics=dict(data.get("performance_metrics") or {}),
                 provenance=dict(data.get("provenance") or {}),
                 turns=tuple(SpeakerTurn.from_dict(t) for t in data.get("turns") or ()),
+                analytics=dict(data["analytics"]) if data.get("analytics") is not None else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise TranscriptFormatError(f"not a therapybridge transcript: {exc!r}") from exc

@@ -59,7 +59,7 @@ def _first_problem(data: Any) -> str | None:
     problem = problem or _list_problem(data.get("turns", []), "turns", _turn_problem)
     if problem:
         return problem
-    for key in ("performance_metrics", "provenance"):
+    for key in ("performance_metrics", "provenance", "analytics"):  # "analytics" is absent before schema 1.2
         if data.get(key) is not None and not isinstance(data[key], Mapping):
             return f"'{key}' must be an object"
     return None

@@ -100,7 +100,7 @@ def transcribe(
     ),
     output_dir: Path = typer.Option(Path("."), "--output-dir", "-o", help="Where to write <stem>.<ext> files."),
     formats: str = typer.Option(
-        "json,txt,srt,vtt", "--format", "-f", help="Comma-separated: json,txt,srt,vtt,rttm,html."
+        "json,txt,srt,vtt", "--format", "-f", help="Comma-separated: json,txt,srt,vtt,rttm,html,analytics."
     ),
     model: Optional[str] = typer.Option(
         None, "--model", "-m", help="Whisper model: tiny.en, base (default), a directory, or a hub name.",
@@ -389,7 +389,10 @@ def score(
 
 
 def _register_optional_commands() -> None:
-    """Commands that live with their feature's package (voice profiles, re-rendering)."""
+    """Commands that live with their feature's package (voice profiles, re-rendering, session analytics)."""
+    from .analytics.cli import register as register_analytics
+
+    register_analytics(app)
     try:
         from .roles.cli import register
     except ImportError:  # the feature is not built into this install

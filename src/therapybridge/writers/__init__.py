@@ -35,6 +35,10 @@ from .html import HtmlWriter  # noqa: E402  (the transcript page, owned by the r
 
 register_writer(HtmlWriter())
 
+from .analytics import AnalyticsWriter  # noqa: E402  (the session analytics, therapybridge.analytics)
+
+register_writer(AnalyticsWriter())
+
 
 def get_writer(format: str) -> Writer:
     """The writer for a format name (case-insensitive)."""
@@ -56,6 +60,7 @@ def write_outputs(transcript: Transcript, out_dir: str | Path, stem: str, format
 
 __all__ = [
     "FORMATS",
+    "AnalyticsWriter",
     "Cue",
     "JsonWriter",
     "RttmWriter",

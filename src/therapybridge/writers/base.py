@@ -23,6 +23,10 @@ class Writer(abc.ABC):
     def render(self, transcript: Transcript) -> str:
         """The whole file's content."""
 
+    def render_files(self, transcript: Transcript) -> dict[str, str]:
+        """Every file of the format, by extension (one, ``extension``, unless a format writes several)."""
+        return {self.extension: self.render(transcript)}
+
 
 @dataclass(frozen=True)
 class Cue:

@@ -106,6 +106,7 @@ class HtmlWriter(Writer):
             "lines": "\n".join(self._line(s, transcript, colours) for s in lines if s.text.strip() or s.words)
             or '<li class="empty">No speech was recognised in this recording.</li>',
             "perf": _performance(transcript.performance_metrics),
+            "analytics": _analytics(transcript, colours),
         }
         return _PLACEHOLDER.sub(lambda m: values[m.group(1)], _template())
 
@@ -220,6 +221,55 @@ def _bar(name: str, entry: Mapping[str, Any], total: float, css: str) -> str:
 
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _analytics(transcript: Transcript, colours: Mapping[str, int]) -> str:
+    """The session analytics: a table of the figures and four inline-SVG plots (therapybridge.analytics.plots)."""
+    from ..analytics import analytics_of
+    from ..analytics.plots import latency_histogram, silence_map, talk_time_bars, turn_timeline
+
+    analytics = analytics_of(transcript)
+    hues = {speaker: SPEAKER_COLOURS[index] for speaker, index in colours.items()}
+    rows = []
+    for party in analytics.speakers:
+        rows.append(
+            f"<tr><th>{_e(party.label)}</th><td>{timestamp(party.talk_time)} · {party.talk_share or 0:.0%}</td>"
+            f"<td>{party.turns}</td><td>{_seconds(party.median_turn)}</td>"
+            f"<td>{_seconds(party.longest_monologue.duration if party.longest_monologue else None)}</td>"
+            f"<td>{_fixed(party.words_per_minute, 0)}</td><td>{_percent(party.question_share)}</td>"
+            f"<td>{party.interruptions}</td><td>{party.backchannels}</td></tr>"
+        )
+    inter, silence = analytics.interaction, analytics.silence
+    facts = [
+        ("median response", _seconds(inter.latency.median)), ("90th percentile", _seconds(inter.latency.p90)),
+        ("interruptions", str(inter.interruptions)), ("overlapped speech", _seconds(inter.overlap_time)),
+        ("backchannels / min", _fixed(inter.backchannels_per_minute, 2)),
+        ("silence", f"{timestamp(silence.total)} · {silence.share or 0:.0%}"),
+        (f"silences ≥ {analytics.options.long_silence:g} s", str(len(silence.long))),
+    ]
+    return (
+        '<section class="analytics" id="analytics"><h2>Session analytics</h2>'
+        '<table class="figures"><thead><tr><th>speaker</th><th>talk time</th><th>turns</th><th>median turn</th>'
+        "<th>longest monologue</th><th>words/min</th><th>questions</th><th>interruptions</th><th>backchannels</th>"
+        "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        '<dl class="facts">' + "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in facts) + "</dl>"
+        f"<h3>Talk time</h3>{talk_time_bars(analytics, hues)}"
+        f"<h3>Turns</h3>{turn_timeline(analytics, hues)}"
+        f"<h3>Response latency</h3>{latency_histogram(analytics)}"
+        f"<h3>Silence</h3>{silence_map(analytics)}</section>"
+    )
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f} s" if abs(value) < 10 else f"{value:.0f} s"
+
+
+def _fixed(value: float | None, digits: int) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
 
 
 def render_html(transcript: Transcript, output_dir: str | os.PathLike[str] | None = None) -> str:

@@ -28,7 +28,11 @@ def write_outputs(
     system, so the final ``os.replace`` is atomic), and only renamed into place once all of them are complete.
     """
     directory = Path(out_dir)
-    rendered = [(directory / f"{stem}.{writers[f].extension}", writers[f].render(transcript)) for f in formats]
+    rendered = [
+        (directory / f"{stem}.{extension}", content)
+        for f in formats
+        for extension, content in writers[f].render_files(transcript).items()
+    ]
     _make_dir(directory)
     temps: list[tuple[str, Path]] = []
     placed: list[Path] = []

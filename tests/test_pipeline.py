@@ -41,9 +41,10 @@ def test_written_rttm_carries_the_diarizer_turns_and_scores_low_der(sample_trans
     assert sample_transcript["provenance"]["schema_version"] == SCHEMA_VERSION
     written = parse_rttm(get_writer("rttm").render(sample_transcript))
     error = score_diarization(read_rttm(SAMPLE_RTTM), written).der
-    # Measured 0.067; the written RTTM of real_voice_session(3 min) seeds 0-2: 0.098, 0.092, 0.127 (sd of the four
-    # 0.025). Threshold = 0.067 + 2 sd = 0.116 -> 0.12 (was 0.08).
-    assert error <= 0.12, f"DER {error:.3f} of the written RTTM on the sample"
+    # The bar is the realistic-sessions issue's own acceptance figure for this file (<= 0.08, no collar). The input
+    # and models are fixed, so the figure does not vary from run to run (0.067 measured on every run); other
+    # sessions spread more (real_voice_session seeds 0-2: 0.098, 0.092, 0.127), which the corpus tests cover.
+    assert error <= 0.08, f"DER {error:.3f} of the written RTTM on the sample"
 
 
 def test_every_word_has_a_speaker_and_segments_are_homogeneous(sample_transcript):

@@ -33,7 +33,7 @@ from .diarization.base import DiarizationOptions, DiarizationResult, Diarizer
 from .errors import ConfigurationError, EmptyAudioError, NoAudioFilesError, InputNotFoundError, ProcessingError, TherapyBridgeError
 from .perf import PerformanceLogger, write_reports
 from .types import SCHEMA_VERSION, AudioInfo, Segment, SpeakerInfo, SpeakerTurn, Transcript, Word
-from .writers import write_outputs
+from .writers import get_writer, write_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -476,7 +476,7 @@ class AudioTranscriptionPipeline:
         stem = Path(source).stem
         if "json" not in formats:
             return False
-        paths = [out / f"{stem}.{fmt}" for fmt in formats]
+        paths = [out / f"{stem}.{ext}" for fmt in formats for ext in get_writer(fmt).file_extensions()]
         if not all(p.is_file() for p in paths):
             return False
         try:

@@ -8,7 +8,6 @@ import json
 import shutil
 import stat
 from importlib import resources
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -155,3 +154,13 @@ def test_the_schema_accepts_the_reference_transcript_with_analytics(tmp_path):
     broken["analytics"]["speakers"][0]["talk_share"] = 1.5
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.Draft202012Validator(transcript_schema()).validate(broken)
+
+
+def test_the_analytics_format_names_both_of_its_files(tmp_path):
+    from therapybridge.types import AudioInfo, Transcript
+    from therapybridge.writers import get_writer
+
+    writer = get_writer("analytics")
+    files = writer.render_files(Transcript(AudioInfo("a.wav", 3.0), None, ()))
+    assert tuple(files) == writer.file_extensions() == ("analytics.json", "analytics.csv")
+    assert get_writer("json").file_extensions() == ("json",)

@@ -112,7 +112,7 @@ def analyse(
     for turn in speech:
         if turn.end > turn.start:
             by_speaker.setdefault(turn.speaker, []).append((turn.start, turn.end))
-    merged = {spk: _union(spans) for spk, spans in by_speaker.items()}
+    merged = {spk: union(spans) for spk, spans in by_speaker.items()}
     order = _speaker_order(speakers, merged, tokens)
     for spk in order:
         merged.setdefault(spk, [])
@@ -140,7 +140,7 @@ def analyse(
              for spk in order}
     turns_of: dict[str | None, list[Interval]] = {}
     for spk in order:
-        others = _union([iv for o in order if o != spk for iv in floor[o]])
+        others = union([iv for o in order if o != spk for iv in floor[o]])
         turns_of[spk] = _join(floor[spk], options.turn_pause, blockers=others)
     turns = sorted((Span(a, b, spk) for spk in order for a, b in turns_of[spk]),
                    key=lambda s: (s.start, s.end, str(s.speaker)))
@@ -180,7 +180,7 @@ def analyse(
         roles.append(_party(role, role.capitalize(), role, members, talk, total_talk, turns, words, utterances,
                             questions, monologues, backchannels, interruptions))
 
-    everyone = _union([iv for spk in order for iv in merged[spk]])
+    everyone = union([iv for spk in order for iv in merged[spk]])
     overlap = _overlap_time([merged[spk] for spk in order])
     minutes = duration / 60 if duration > 0 else None
     interaction = Interaction(
@@ -212,7 +212,7 @@ def _speaker_order(speakers: Sequence[SpeakerInfo], merged: Mapping[str | None, 
     return order
 
 
-def _union(spans: Iterable[Interval]) -> list[Interval]:
+def union(spans: Iterable[Interval]) -> list[Interval]:
     """Sorted disjoint intervals covering ``spans`` (touching ones joined)."""
     out: list[list[float]] = []
     for a, b in sorted(spans):

@@ -20,6 +20,9 @@ class AnalyticsWriter(Writer):
     extension = "analytics.json"
     csv_extension = "analytics.csv"
 
+    def file_extensions(self) -> tuple[str, ...]:
+        return (self.extension, self.csv_extension)
+
     def render(self, transcript: Transcript) -> str:
         return self.render_files(transcript)[self.extension]
 

@@ -27,6 +27,10 @@ class Writer(abc.ABC):
         """Every file of the format, by extension (one, ``extension``, unless a format writes several)."""
         return {self.extension: self.render(transcript)}
 
+    def file_extensions(self) -> tuple[str, ...]:
+        """The extensions of the files ``render_files`` writes."""
+        return (self.extension,)
+
 
 @dataclass(frozen=True)
 class Cue:

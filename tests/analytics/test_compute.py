@@ -170,3 +170,16 @@ def test_options_are_checked():
         AnalyticsOptions(turn_pause=0)
     with pytest.raises(ConfigurationError, match="backchannel_max_words"):
         AnalyticsOptions(backchannel_max_words=-1)
+
+
+def test_carried_analytics_take_the_transcripts_current_labels(corpus_case):
+    from therapybridge.analytics import analytics_of
+    from therapybridge.types import SpeakerInfo
+
+    built, analytics, _ = corpus_case
+    transcript = reference_transcript(built).with_changes(analytics=analytics.to_dict())
+    renamed = transcript.with_changes(speakers=(SpeakerInfo(built.speakers[0], "Dr. Rivera", "therapist"),
+                                                *transcript.speakers[1:]))
+    again = analytics_of(renamed)
+    assert again.speakers[0].label == "Dr. Rivera" and again.speakers[1].label == analytics.speakers[1].label
+    assert again.speakers[0].talk_time == pytest.approx(analytics.speakers[0].talk_time, abs=1e-3)

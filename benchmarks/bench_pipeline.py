@@ -204,7 +204,7 @@ def render(results: dict) -> str:
                       f"(plain {statistics.median(p['plain_s']):.1f} s, profiled {statistics.median(p['profiled_s']):.1f} s)."]
     if "rss" in results:
         r = results["rss"]
-        lines += ["", f"2-hour recording (`tests.datagen.mix_long_recording`), default settings (model "
+        lines += ["", f"2-hour recording (realistic-corpus sessions joined, `tests.corpus.build.concatenated_sessions`), default settings (model "
                       f"{r['model']}, diarization on): completed in {r['seconds']:.0f} s with peak RSS {r['peak_rss_mb']:.0f} MB (limit 3072 MB)."]
     if results.get("carried_over"):
         lines += ["", f"Not rerun this time, figures from the previous run: {', '.join(results['carried_over'])}."]
@@ -214,7 +214,8 @@ def render(results: dict) -> str:
 
 
 def main() -> int:
-    from tests.datagen import mix_long_recording, session_mp3
+    from tests.corpus.build import concatenated_sessions
+    from tests.datagen import session_mp3
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     batch_files = [session_mp3(minutes=BATCH_MINUTES, seed=seed)[0] for seed in range(5)]
@@ -241,7 +242,7 @@ def main() -> int:
             source = report_dir / f"{files[0].stem}{suffix}"
             (RESULTS / f"pipeline-report{suffix}").write_bytes(source.read_bytes())
         if "rss" not in SKIP:
-            long_input = mix_long_recording(hours=2.0).wav
+            long_input = concatenated_sessions(hours=2.0).wav
             seconds, peak = peak_rss_of([str(EXE), "-q", "transcribe", str(long_input), "-o", str(work / "long"),
                                          "--no-progress", "--format", "json"])
             results["rss"] = {"model": "base", "seconds": seconds, "peak_rss_mb": peak}

@@ -22,7 +22,8 @@ import argparse
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
+import wave
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -238,13 +239,19 @@ def _stm_line(uri: str, event: Event) -> str:
     return f"{uri} 1 {event.speaker} {event.start:.3f} {event.end:.3f} {tag} {event.text}\n"
 
 
-def build_session(spec: SessionSpec) -> CorpusSession:
-    """Build (or read from the cache) one session of the corpus."""
+def build_session(spec: SessionSpec, acoustic_seed: int | None = None) -> CorpusSession:
+    """Build (or read from the cache) one session of the corpus.
+
+    ``acoustic_seed`` replaces the session's seed for the rooms, levels and noise only (the words and their timing
+    stay): the same conversation recorded again, which is how tests measure the spread of a figure."""
     script = load_script(spec)
-    folder = CORPUS_CACHE / f"{spec.id}-v{BUILD_VERSION}-{script['opus_sha256'][:8]}"
+    suffix = "" if acoustic_seed is None else f"-s{acoustic_seed}"
+    if acoustic_seed is not None:
+        spec = replace(spec, seed=acoustic_seed)
+    folder = CORPUS_CACHE / f"{spec.id}-v{BUILD_VERSION}-{script['opus_sha256'][:8]}{suffix}"
     audio = folder / f"{spec.id}{CODECS[spec.codec]['suffix']}"
     events_path = folder / f"{spec.id}.events.json"
-    with _locked(f"corpus-{spec.id}"):
+    with _locked(f"corpus-{spec.id}{suffix}"):
         if not (audio.exists() and events_path.exists()):
             _build(spec, script, folder, audio, events_path)
     payload = json.loads(events_path.read_text(encoding="utf-8"))
@@ -307,16 +314,98 @@ def _speaker_tracks(spec, clips, starts, speakers, rng) -> np.ndarray:
     return tracks
 
 
+@dataclass(frozen=True)
+class LongRecording:
+    """Corpus sessions played one after another as one long 16 kHz mono WAV (a memory and speed workload)."""
+
+    wav: Path
+    duration: float
+    turns: tuple[Turn, ...]
+    sessions: tuple[str, ...]
+
+
+def concatenated_sessions(hours: float = 2.0) -> LongRecording:
+    """The first corpus sessions (development half first) joined until ``hours`` of audio, with their turns."""
+    import av
+
+    from tests.datagen import write_wav
+
+    wav = CORPUS_CACHE / f"long-{hours:g}h-v{BUILD_VERSION}.wav"
+    meta = wav.with_suffix(".json")
+    with _locked(wav.stem):
+        if not (wav.exists() and meta.exists()):
+            pieces, turns, used, offset = [], [], [], 0.0
+            for spec in SESSIONS:
+                if offset >= hours * 3600 or not (DATA / f"{spec.id}.json").exists():
+                    continue
+                built = build_session(spec)
+                resampler = av.AudioResampler(format="flt", layout="mono", rate=16000)
+                with av.open(str(built.audio)) as container:
+                    frames = [f.to_ndarray()[0] for frame in container.decode(audio=0)
+                              for f in resampler.resample(frame)]
+                frames += [f.to_ndarray()[0] for f in resampler.resample(None)]
+                audio = np.concatenate(frames)
+                turns += [Turn(round(t.start + offset, 3), round(t.end + offset, 3), t.speaker) for t in built.turns]
+                pieces.append(audio)
+                used.append(spec.id)
+                offset += len(audio) / 16000
+            write_wav(wav, np.concatenate(pieces)[: int(hours * 3600 * 16000)], 16000)
+            kept = [t for t in turns if t.start < hours * 3600]
+            with _atomic(meta) as tmp:
+                tmp.write_text(json.dumps({"sessions": used, "turns": [[t.start, t.end, t.speaker] for t in kept]}))
+    payload = json.loads(meta.read_text())
+    with wave.open(str(wav), "rb") as handle:
+        duration = handle.getnframes() / handle.getframerate()
+    return LongRecording(wav, duration, tuple(Turn(*t) for t in payload["turns"]), tuple(payload["sessions"]))
+
+
 def build_split(name: str) -> list[CorpusSession]:
     return [build_session(s) for s in SESSIONS if s.split == name]
+
+
+MANIFEST = Path(__file__).resolve().parent / "manifest.json"
+
+
+def manifest() -> dict:
+    """Every session: its split, voices and roles, conditions, length and the checksums of what it is built from
+    and of what the build gives on this machine."""
+    rows = []
+    for spec in SESSIONS:
+        built = build_session(spec)
+        script = load_script(spec)
+        opus = DATA / f"{spec.id}.opus"
+        speech = sum(b - a for e in built.events for a, b in e.islands)
+        rows.append({
+            **spec.to_dict(), "roles": roles(spec), "minutes": round(built.duration / 60, 2),
+            "speech_minutes": round(speech / 60, 2), "sentences": len(script["lines"]),
+            "backchannels": sum(e.kind == "backchannel" for e in built.events),
+            "file": built.audio.name, "opus": opus.name, "opus_bytes": opus.stat().st_size,
+            "opus_sha256": script["opus_sha256"],
+            "built_sha256": hashlib.sha256(built.audio.read_bytes()).hexdigest(),
+        })
+    halves = {name: {"sessions": [r["id"] for r in rows if r["split"] == name],
+                     "minutes": round(sum(r["minutes"] for r in rows if r["split"] == name), 1),
+                     "voices": sorted({v for r in rows if r["split"] == name for v in r["voices"]})}
+              for name in ("dev", "eval")}
+    return {
+        "about": "Realistic-sessions corpus. Tune on the dev half only; report on the eval half. Built by "
+                 "python -m tests.corpus.build from data/<id>.opus + data/<id>.json (Kokoro-82M voices; "
+                 "af_nicole, af_sky, am_eric, bm_lewis, af_river and am_onyx are never used).",
+        "build_version": BUILD_VERSION, "hours": round(sum(r["minutes"] for r in rows) / 60, 2),
+        "halves": halves, "sessions": rows,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the realistic-sessions corpus recordings.")
     parser.add_argument("sessions", nargs="*")
     parser.add_argument("--split", choices=["dev", "eval"])
+    parser.add_argument("--manifest", action="store_true", help=f"build everything and write {MANIFEST.name}")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.manifest:
+        MANIFEST.write_text(json.dumps(manifest(), indent=1) + "\n", encoding="utf-8")
+        return 0
     specs = [session(i) for i in args.sessions] or [s for s in SESSIONS if not args.split or s.split == args.split]
     for spec in specs:
         built = build_session(spec)

@@ -393,6 +393,9 @@ def _register_optional_commands() -> None:
     from .analytics.cli import register as register_analytics
 
     register_analytics(app)
+    from .server.cli import register as register_server  # `serve`: FastAPI is imported only when it starts
+
+    register_server(app)
     try:
         from .roles.cli import register
     except ImportError:  # the feature is not built into this install

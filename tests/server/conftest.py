@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
-import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +16,7 @@ import pytest
 pytest.importorskip("fastapi", reason="the server tests need the server extra")
 import httpx  # noqa: E402
 
+from therapybridge.server.process import ServerProcess, console_command  # noqa: E402
 from tests.datagen import read_wav, write_wav  # noqa: E402
 from tests.references import SAMPLE_WAV  # noqa: E402
 
@@ -29,35 +26,15 @@ UPLOAD_NAME = "jane-doe-intake-session.wav"  # must never show up in the server'
 READY_TIMEOUT_S = 120.0
 
 
-def _console() -> list[str]:
-    exe = Path(sys.executable).with_name("therapybridge")
-    return [str(exe)] if exe.exists() else [sys.executable, "-m", "therapybridge.cli"]
-
-
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*_console(), *args], capture_output=True, text=True, timeout=timeout)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return subprocess.run([*console_command(), *args], capture_output=True, text=True, timeout=timeout)
 
 
 @dataclass
-class Server:
-    """A running ``therapybridge serve``; ``kill()`` is a kill -9 of its whole process group."""
+class Server(ServerProcess):
+    """A running ``therapybridge serve`` with named tokens; ``kill()`` is a kill -9 of its whole process group."""
 
-    data_dir: Path
-    port: int
-    log_path: Path
-    extra: tuple[str, ...] = ()
-    process: subprocess.Popen | None = None
     tokens: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def token(self, name: str) -> str:
         if name not in self.tokens:
@@ -70,56 +47,11 @@ class Server:
         headers = {"Authorization": f"Bearer {self.token(name)}"} if name else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=120, **kwargs)
 
-    def start(self) -> "Server":
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [*_console(), "serve", "--data-dir", str(self.data_dir), "--port", str(self.port), *SERVER_ARGS,
-             *self.extra],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        log.close()
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"the server exited ({self.process.returncode}): {self.log()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError(f"the server did not become ready: {self.log()}")
-
-    def log(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
-
-    def kill(self) -> None:
-        """SIGKILL the server and everything it started (as a crash, or the OOM killer, would)."""
-        assert self.process is not None
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        else:
-            try:  # workers that outlived it
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
 
 def start_server(tmp: Path, *extra: str) -> Server:
     tmp.mkdir(parents=True, exist_ok=True)
-    return Server(data_dir=tmp / "data", port=free_port(), log_path=tmp / "server.log", extra=extra).start()
+    return Server(data_dir=tmp / "data", log_path=tmp / "server.log", args=(*SERVER_ARGS, *extra)).start(
+        timeout=READY_TIMEOUT_S)
 
 
 def wait_for(client: httpx.Client, job_id: str, states=("done", "failed"), timeout: float = 300) -> dict:

@@ -17,6 +17,8 @@ from .errors import TranscriptFormatError
 # 1.1: the top-level "turns" (the diarizer's own speaker turns). Readers accept 1.0 files, which have none.
 # 1.2: the top-level "analytics" (therapybridge.analytics: talk time, latency, silences); older files have none.
 SCHEMA_VERSION = "1.2"
+# 1.2 also: the top-level "unrecognised" (speech heard but not recognised, each marked with this kind).
+UNRECOGNISED_KIND = "unrecognised speech"
 
 
 def _round(value: float | None, ndigits: int = 3) -> float | None:
@@ -104,6 +106,29 @@ class SpeakerTurn:
 
 
 @dataclass(frozen=True, slots=True)
+class UnrecognisedSpeech:
+    """A stretch where ``speaker`` (None: unknown) was heard speaking but no word could be recognised."""
+
+    start: float
+    end: float
+    speaker: str | None = None
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": _round(self.start), "end": _round(self.end), "speaker": self.speaker,
+                "kind": UNRECOGNISED_KIND}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "UnrecognisedSpeech":
+        speaker = data.get("speaker")
+        return cls(start=float(data["start"]), end=float(data["end"]),
+                   speaker=None if speaker is None else str(speaker))
+
+
+@dataclass(frozen=True, slots=True)
 class SpeakerInfo:
     """A speaker of the session: a stable id, a label to print and an optional role."""
 
@@ -153,6 +178,9 @@ class Transcript(Mapping):
 
     ``analytics``: the session analytics (``therapybridge.analytics.SessionAnalytics.to_dict()``), or None when they
     were not computed (and in transcripts written before schema 1.2); written to JSON only when present.
+
+    ``unrecognised``: stretches where speech was heard but nothing could be recognised, even decoded on their own
+    (writers show them as ``[inaudible HH:MM:SS–HH:MM:SS]``); written to JSON only when there are some.
     """
 
     audio: AudioInfo
@@ -163,6 +191,7 @@ class Transcript(Mapping):
     provenance: Mapping[str, Any] = field(default_factory=dict)
     turns: tuple[SpeakerTurn, ...] = ()
     analytics: Mapping[str, Any] | None = None
+    unrecognised: tuple[UnrecognisedSpeech, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -172,6 +201,8 @@ class Transcript(Mapping):
             "segments": [s.to_dict() for s in self.segments],
             "turns": [t.to_dict() for t in self.turns],
         }
+        if self.unrecognised:
+            data["unrecognised"] = [u.to_dict() for u in self.unrecognised]
         if self.analytics is not None:
             data["analytics"] = _thaw(self.analytics)
         data["performance_metrics"] = _thaw(self.performance_metrics)
@@ -190,6 +221,7 @@ class Transcript(Mapping):
                 performance_metrics=dict(data.get("performance_metrics") or {}),
                 provenance=dict(data.get("provenance") or {}),
                 turns=tuple(SpeakerTurn.from_dict(t) for t in data.get("turns") or ()),
+                unrecognised=tuple(UnrecognisedSpeech.from_dict(u) for u in data.get("unrecognised") or ()),
                 analytics=dict(data["analytics"]) if data.get("analytics") is not None else None,
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..types import Segment, Transcript, Word
+from ..types import Segment, Transcript, UnrecognisedSpeech, Word
 
 _SENTENCE_END = (".", "?", "!", "…", "。", "？", "！")
 
@@ -61,6 +61,26 @@ def parse_clock(text: str) -> float:
     return hours * 3600 + minutes * 60 + seconds
 
 
+def marker_text(span: UnrecognisedSpeech) -> str:
+    """The visible stand-in for speech that could not be recognised: ``[inaudible 00:12:31–00:12:38]``."""
+    return f"[inaudible {_hms(span.start)}–{_hms(span.end)}]"
+
+
+def _hms(seconds: float) -> str:
+    hours, rest = divmod(max(0, int(round(seconds))), 3600)
+    return f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def marker_cues(transcript: Transcript) -> list[Cue]:
+    """One cue per stretch of unrecognised speech, with its speaker."""
+    return [Cue(u.start, u.end, marker_text(u), u.speaker) for u in transcript.unrecognised]
+
+
+def in_time_order(cues: Sequence[Cue], markers: Sequence[Cue]) -> list[Cue]:
+    """``cues`` with the ``markers`` put among them by start time (a marker after cues that start with it)."""
+    return sorted([*cues, *markers], key=lambda cue: cue.start)
+
+
 def speaker_segments(transcript: Transcript) -> tuple[Segment, ...]:
     """The transcript's segments, split where the word speaker changes (a hand-edited JSON may mix speakers)."""
     from ..align import split_segments
@@ -86,7 +106,7 @@ def subtitle_cues(transcript: Transcript, *, max_chars: int = 84, max_duration: 
             cues.append(Cue(segment.start, segment.end, text, segment.speaker))
             continue
         cues.extend(_chunk_words(segment, budget, max_duration))
-    return cues
+    return in_time_order(cues, marker_cues(transcript))
 
 
 def _chunk_words(segment: Segment, max_chars: int, max_duration: float) -> list[Cue]:

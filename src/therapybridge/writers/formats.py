@@ -9,7 +9,7 @@ from pathlib import PurePath
 from typing import Any
 
 from ..types import Transcript
-from .base import Cue, Writer, clock, speaker_segments, subtitle_cues, wrap_lines
+from .base import Cue, Writer, clock, in_time_order, marker_cues, speaker_segments, subtitle_cues, wrap_lines
 
 
 class JsonWriter(Writer):
@@ -55,17 +55,16 @@ class TxtWriter(Writer):
 
 
 def paragraphs(transcript: Transcript) -> list[Cue]:
-    """Speaker turns as paragraphs: consecutive segments of one (known) speaker merged."""
+    """Speaker turns as paragraphs: consecutive segments of one (known) speaker merged; unrecognised speech is a
+    visible ``[inaudible …]`` marker in its speaker's paragraph."""
+    segments = [Cue(s.start, s.end, s.text.strip(), s.speaker) for s in speaker_segments(transcript) if s.text.strip()]
     merged: list[Cue] = []
-    for segment in speaker_segments(transcript):
-        text = segment.text.strip()
-        if not text:
-            continue
+    for cue in in_time_order(segments, marker_cues(transcript)):
         last = merged[-1] if merged else None
-        if last is not None and segment.speaker is not None and last.speaker == segment.speaker:
-            merged[-1] = Cue(last.start, max(last.end, segment.end), f"{last.text} {text}", last.speaker)
+        if last is not None and cue.speaker is not None and last.speaker == cue.speaker:
+            merged[-1] = Cue(last.start, max(last.end, cue.end), f"{last.text} {cue.text}", last.speaker)
         else:
-            merged.append(Cue(segment.start, segment.end, text, segment.speaker))
+            merged.append(cue)
     return merged
 
 

@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import quote
 
 from .. import __version__
-from ..types import Segment, Transcript, Word
-from .base import Writer, speaker_segments
+from ..types import Segment, Transcript, UnrecognisedSpeech, Word
+from .base import Writer, marker_text, speaker_segments
 
 LOW_CONFIDENCE = 0.5
 MIN_SUBPROCESS_SHARE = 0.005
@@ -103,7 +103,7 @@ class HtmlWriter(Writer):
             "low_count": str(low),
             "legend": _legend(transcript, colours),
             "speaker_css": _speaker_css(colours),
-            "lines": "\n".join(self._line(s, transcript, colours) for s in lines if s.text.strip() or s.words)
+            "lines": "\n".join(self._lines(lines, transcript, colours))
             or '<li class="empty">No speech was recognised in this recording.</li>',
             "perf": _performance(transcript.performance_metrics),
             "analytics": _analytics(transcript, colours),
@@ -113,17 +113,15 @@ class HtmlWriter(Writer):
     def _is_low(self, word: Word) -> bool:
         return word.probability is not None and word.probability < self.low_confidence
 
+    def _lines(self, lines: Sequence[Segment], transcript: Transcript, colours: Mapping[str, int]) -> list[str]:
+        """The segments' lines and the unrecognised-speech markers, in time order."""
+        timed = [(s.start, self._line(s, transcript, colours)) for s in lines if s.text.strip() or s.words]
+        timed += [(u.start, _marker_line(u, transcript, colours)) for u in transcript.unrecognised]
+        return [line for _, line in sorted(timed, key=lambda item: item[0])]
+
     def _line(self, segment: Segment, transcript: Transcript, colours: Mapping[str, int]) -> str:
-        speaker = segment.speaker
-        label = transcript.speaker_label(speaker) or "Unknown speaker"
-        css = f' spk-{colours[speaker]}' if speaker in colours else ""
         end = segment.end if segment.end is not None else segment.start
-        return (
-            f'<li class="line{css}" data-start="{segment.start:.3f}" data-end="{end:.3f}" data-speaker="{_e(speaker or "")}">'
-            f'<button class="time" type="button" title="Play from here">{timestamp(segment.start)}</button>'
-            f'<span class="speaker">{_e(label)}</span>'
-            f'<span class="text">{self._text(segment)}</span></li>'
-        )
+        return _li("line", segment.start, end, segment.speaker, transcript, colours, self._text(segment))
 
     def _text(self, segment: Segment) -> str:
         if not segment.words:
@@ -143,6 +141,25 @@ class HtmlWriter(Writer):
                 attrs += f' title="low confidence ({word.probability:.2f}): check against the audio"'
             parts.append(f'{" " if lead or parts else ""}<span class="{classes}"{attrs}>{_e(core)}</span>')
         return "".join(parts).lstrip()
+
+
+def _marker_line(span: UnrecognisedSpeech, transcript: Transcript, colours: Mapping[str, int]) -> str:
+    """A line that says speech was heard here but could not be recognised."""
+    return _li("line unrecognised", span.start, span.end, span.speaker, transcript, colours, _e(marker_text(span)),
+               title="speech was heard here but could not be recognised")
+
+
+def _li(classes: str, start: float, end: float, speaker: str | None, transcript: Transcript,
+        colours: Mapping[str, int], text_html: str, *, title: str = "") -> str:
+    label = transcript.speaker_label(speaker) or "Unknown speaker"
+    css = f" spk-{colours[speaker]}" if speaker in colours else ""
+    tip = f' title="{_e(title)}"' if title else ""
+    return (
+        f'<li class="{classes}{css}" data-start="{start:.3f}" data-end="{end:.3f}" data-speaker="{_e(speaker or "")}">'
+        f'<button class="time" type="button" title="Play from here">{timestamp(start)}</button>'
+        f'<span class="speaker">{_e(label)}</span>'
+        f'<span class="text"{tip}>{text_html}</span></li>'
+    )
 
 
 def _speaker_colours(transcript: Transcript) -> dict[str, int]:

@@ -54,9 +54,10 @@ def _first_problem(data: Any) -> str | None:
             return f"speakers[{n}] must be an object with a string 'id'"
         if speaker.get("role") is not None and not isinstance(speaker["role"], str):
             return f"speakers[{n}].role must be a string or null"
-    # "turns" is absent before schema 1.1.
+    # "turns" is absent before schema 1.1, "unrecognised" before 1.2.
     problem = _list_problem(data.get("segments"), "segments", _segment_problem)
     problem = problem or _list_problem(data.get("turns", []), "turns", _turn_problem)
+    problem = problem or _list_problem(data.get("unrecognised", []), "unrecognised", _unrecognised_problem)
     if problem:
         return problem
     for key in ("performance_metrics", "provenance", "analytics"):  # "analytics" is absent before schema 1.2
@@ -86,6 +87,13 @@ def _turn_problem(turn: Any, where: str) -> str | None:
     problem = _span_problem(turn, where)
     if problem is None and not isinstance(turn.get("speaker"), str):
         return f"{where}.speaker must be a string"
+    return problem
+
+
+def _unrecognised_problem(span: Any, where: str) -> str | None:
+    problem = _span_problem(span, where)
+    if problem is None and span.get("speaker") is not None and not isinstance(span["speaker"], str):
+        return f"{where}.speaker must be a string or null"
     return problem
 
 

@@ -100,16 +100,17 @@ def _corpus_rows(specs, pipeline, diarizer, anchor) -> list[dict]:
         session = build_session(spec)
         reference = list(session.turns)
         utterances = read_stm(session.stm)
-        data, wall, stages = _ours(pipeline, session.audio)
-        row = {"id": spec.id, "minutes": round(session.duration / 60, 1), "conditions": list(spec.conditions),
-               "ours": _figures(reference, _turns(data), _words(data), utterances, session.num_speakers),
-               "ours_wall_s": wall, "ours_stages_s": stages}
-        row["ours"]["der_hinted"] = _hinted_der(diarizer, session.audio, reference, session.num_speakers)
+        row = {"id": spec.id, "minutes": round(session.duration / 60, 1), "conditions": list(spec.conditions)}
+        if pipeline is not None:
+            data, wall, stages = _ours(pipeline, session.audio)
+            row.update(ours=_figures(reference, _turns(data), _words(data), utterances, session.num_speakers),
+                       ours_wall_s=wall, ours_stages_s=stages)
+            row["ours"]["der_hinted"] = _hinted_der(diarizer, session.audio, reference, session.num_speakers)
         if anchor is not None:
             row["anchor"], row["anchor_timings_s"] = _anchor(anchor, session.audio, reference, utterances,
                                                              session.num_speakers)
         rows.append(row)
-        print(json.dumps({"id": spec.id, "ours": _short(row["ours"]), "anchor": _short(row.get("anchor", {}))}),
+        print(json.dumps({"id": spec.id, "ours": _short(row.get("ours", {})), "anchor": _short(row.get("anchor", {}))}),
               flush=True)
     return rows
 
@@ -235,7 +236,8 @@ def markdown(result: dict) -> str:
     lines += ["", "### Means per condition", "",
               "| condition | sessions | who | DER | DER N | wrong count | pooled WER | pooled del | pooled ins | WDER "
               "| word-spk | bc-spk | ovl both | ovl FA |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for tag, ours in result["summary"]["ours"].items():
+    tags = list(dict.fromkeys(t for who in result["summary"].values() for t in who))
+    for tag in tags:
         for who in ("ours", "anchor"):
             s = result["summary"].get(who, {}).get(tag)
             if not s:
@@ -263,8 +265,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", nargs="*", default=None)
     parser.add_argument("--model", default="base")
     parser.add_argument("--no-anchor", action="store_true")
+    parser.add_argument("--no-ours", action="store_true", help="only the anchor (with --append: merged into stored rows)")
     parser.add_argument("--no-real", action="store_true")
     parser.add_argument("--output", default=None, help="results name (default corpus, or corpus-dev)")
+    parser.add_argument("--append", action="store_true",
+                        help="keep the stored rows of sessions not run this time (runs in parts; same code only)")
     args = parser.parse_args(argv)
 
     from tests.corpus.sessions import split
@@ -272,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     from therapybridge.diarization.engine import DefaultDiarizer
 
     specs = [s for s in split(args.split) if not args.sessions or s.id in args.sessions]
-    pipeline = AudioTranscriptionPipeline(device="cpu", asr__model=args.model)
+    pipeline = None if args.no_ours else AudioTranscriptionPipeline(device="cpu", asr__model=args.model)
     diarizer = DefaultDiarizer("cpu")
     anchor = None
     if not args.no_anchor:
@@ -280,14 +285,24 @@ def main(argv: list[str] | None = None) -> int:
 
         anchor = load_models(args.model, 2)
     rows = _corpus_rows(specs, pipeline, diarizer, anchor)
-    real = [] if args.no_real else _real_rows(pipeline, anchor)
+    real = [] if args.no_real or pipeline is None else _real_rows(pipeline, anchor)
     result = {"split": args.split, "model": args.model, "date": time.strftime("%Y-%m-%d"), "machine": machine(),
               "sessions": rows, "real": real,
               "summary": {who: summarise(rows, who) for who in ("ours", "anchor") if any(who in r for r in rows)}}
-    name = args.output or ("corpus" if args.split == "eval" and not args.sessions else f"corpus-{args.split}")
+    name = args.output or ("corpus" if args.split == "eval" else f"corpus-{args.split}")
+    stored = RESULTS / f"{name}.json"
+    if args.append and stored.exists():
+        previous = json.loads(stored.read_text(encoding="utf-8"))
+        merged = {r["id"]: r for r in previous["sessions"]}
+        for row in rows:  # this run's figures replace the stored ones of the same session, key by key
+            merged[row["id"]] = {**merged.get(row["id"], {}), **row}
+        rows = sorted(merged.values(), key=lambda r: r["id"])
+        real = real or previous.get("real", [])
+        result.update(sessions=rows, real=real,
+                      summary={who: summarise(rows, who) for who in ("ours", "anchor") if any(who in r for r in rows)})
     write_results(name, result, markdown(result))
-    overall = result["summary"]["ours"]["all"]
-    print(json.dumps({k: round(v, 4) for k, v in overall.items()}), flush=True)
+    for who, summary in result["summary"].items():
+        print(who, json.dumps({k: round(v, 4) for k, v in summary["all"].items()}), flush=True)
     return 0
 
 

@@ -128,6 +128,10 @@ def transcribe(
     compute_type: Optional[str] = typer.Option(None, "--compute-type", help="CTranslate2 type (default int8 on CPU, float16 on CUDA)."),
     initial_prompt: Optional[str] = typer.Option(None, "--initial-prompt", help="Text that primes recognition (names, jargon)."),
     hotwords: Optional[str] = typer.Option(None, "--hotwords", help="Words to favour during recognition."),
+    no_gap_recovery: bool = typer.Option(
+        False, "--no-gap-recovery",
+        help="Do not decode again the speech recognition skipped (nor mark what stays unrecognised).",
+    ),
     profile: bool = typer.Option(False, "--profile", help="Write <stem>.perf.json/.perf.txt/.trace.json/.perf.html."),
     redact_paths: bool = typer.Option(
         False, "--redact-paths",
@@ -165,6 +169,7 @@ _RENAMED: dict[str, tuple[str, Any]] = {
     "profile": ("perf__enabled", None),
     "no_diarization": ("enable_diarization", lambda flag: not flag),
     "no_roles": ("roles__enabled", lambda flag: not flag),
+    "no_gap_recovery": ("asr__gap_recovery", lambda flag: not flag),
     "profiles_dir": ("roles__profiles_dir", str),
 }
 _SPEAKER_HINTS = ("num_speakers", "min_speakers", "max_speakers")

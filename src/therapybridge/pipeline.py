@@ -32,7 +32,7 @@ from .diarization import diarize_channels, load_diarizer
 from .diarization.base import DiarizationOptions, DiarizationResult, Diarizer
 from .errors import ConfigurationError, EmptyAudioError, NoAudioFilesError, InputNotFoundError, ProcessingError, TherapyBridgeError
 from .perf import PerformanceLogger, write_reports
-from .types import SCHEMA_VERSION, AudioInfo, Segment, SpeakerInfo, SpeakerTurn, Transcript, Word
+from .types import SCHEMA_VERSION, AudioInfo, Segment, SpeakerInfo, SpeakerTurn, Transcript, UnrecognisedSpeech, Word
 from .writers import get_writer, write_outputs
 
 logger = logging.getLogger(__name__)
@@ -370,6 +370,7 @@ class AudioTranscriptionPipeline:
             asr, segments = self._recognise(audio, perf)
             if config.enable_diarization:
                 diarization, turns = self._diarize(audio, config, perf, source)
+        segments, unrecognised = self._recover_gaps(audio, asr, segments, diarization, config, perf)
         with perf.stage(STAGE_ALIGNMENT):
             aligned = align_transcript(segments, turns, config.align, profiler=perf, device=self.device)
             speakers = _speakers_in_order(aligned, diarization)
@@ -383,7 +384,34 @@ class AudioTranscriptionPipeline:
             speakers=speakers,
             provenance=self._provenance(config, asr.model, asr.model_sha256, diarization),
             turns=tuple(sorted(turns, key=lambda t: (t.start, t.end))),  # the diarizer's own, overlaps kept
+            unrecognised=unrecognised,
         )
+
+    def _recover_gaps(
+        self, audio: PreparedAudio, asr: Any, segments: tuple[Segment, ...], diarization: DiarizationResult | None,
+        config: PipelineConfig, perf: PerformanceLogger,
+    ) -> tuple[tuple[Segment, ...], tuple[UnrecognisedSpeech, ...]]:
+        """Decode again what the diarizer and the speech detector heard but recognition skipped (a sub-step of the
+        recognition stage; therapybridge.asr.recovery). Works on the recogniser's clock, then restores the times."""
+        transcriber = self._transcriber
+        if not config.asr.gap_recovery or not hasattr(transcriber, "redecode"):
+            return segments, ()
+        from .asr._signal import mono_16k
+        from .asr.recovery import merge_segments, recover_gaps
+
+        # Channel diarization's turns are on the original clock, not the recogniser's: the speech detector alone.
+        turns = diarization.turns if diarization is not None and not config.diarization.channel_speakers else ()
+        with perf.stage(STAGE_ASR):
+            with perf.subprocess("gap_recovery") as span:
+                samples = mono_16k(_to_numpy(audio.waveform), audio.sample_rate)
+                result = recover_gaps(transcriber, samples, asr.segments, turns, asr.speech, asr.language)
+                _annotate(span, **result.counts())
+        if not result.gaps:
+            return segments, ()
+        unrecognised = tuple(
+            UnrecognisedSpeech(*audio.time_map.map_interval(u.start, u.end), u.speaker) for u in result.unrecognised
+        )
+        return restore_segment_times(merge_segments(result.kept, result.segments), audio.time_map), unrecognised
 
     def _label_roles(
         self, speakers: tuple[SpeakerInfo, ...], diarization: DiarizationResult, config: PipelineConfig
@@ -616,6 +644,11 @@ def _resolve(future: Future, function: Callable[..., Any], *args: Any) -> None:
         future.set_result(function(*args))
     except BaseException as exc:  # noqa: BLE001 - re-raised by future.result() in the caller
         future.set_exception(exc)
+
+
+def _annotate(span: Any, **metadata: Any) -> None:
+    if span is not None and hasattr(span, "set"):
+        span.set(**metadata)
 
 
 def _note_background_load(span: Any, seconds: float | None) -> None:

@@ -46,6 +46,17 @@ class TranscribeOptions:
     compression_ratio_threshold: float | None = 2.4
     max_phrase_repeats: int = 5
     max_short_phrase_repeats: int = 8
+    # Gap recovery (therapybridge.asr.recovery): after recognition, stretches of at least ``gap_min_seconds`` that
+    # the diarizer and the speech detector heard but no recognised word covers, and stretches of a speaker's speech
+    # of 3 s or more with fewer than ``gap_min_words_per_second`` words a second, are decoded again on their own;
+    # recovered words need a mean probability of at least ``gap_min_probability`` (and replace the stretch's old
+    # words only when there are more of them); a gap of at least ``unrecognised_min_seconds`` still without a word
+    # after that is kept as unrecognised speech (a visible marker).
+    gap_recovery: bool = True
+    gap_min_seconds: float = 1.0
+    gap_min_words_per_second: float = 1.0
+    gap_min_probability: float = 0.4
+    unrecognised_min_seconds: float = 1.5
     # The model name the remote (OpenAI) backend asks for; ``model`` names the local Whisper weights.
     remote_model: str = "whisper-1"
 
@@ -60,6 +71,8 @@ class TranscribeOptions:
             raise ConfigurationError(f"vad_threshold must be between 0 and 1, got {self.vad_threshold}")
         if self.vad_min_silence_ms < 0 or self.vad_speech_pad_ms < 0:
             raise ConfigurationError("vad_min_silence_ms and vad_speech_pad_ms must not be negative")
+        if self.gap_min_seconds <= 0 or self.unrecognised_min_seconds < 0:
+            raise ConfigurationError("gap_min_seconds must be positive and unrecognised_min_seconds not negative")
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | TranscribeOptions | None") -> "TranscribeOptions":
@@ -75,7 +88,10 @@ class TranscribeOptions:
 
 @dataclass(frozen=True)
 class ASRResult:
-    """Recognised segments with word timestamps, in seconds on the clock of the audio that was passed in."""
+    """Recognised segments with word timestamps, in seconds on the clock of the audio that was passed in.
+
+    ``speech``: where the backend's speech detector heard speech, ``(start, end)`` seconds (empty when it has
+    none or did not look)."""
 
     segments: tuple[Segment, ...]
     language: str | None
@@ -83,6 +99,7 @@ class ASRResult:
     model: str = ""
     model_sha256: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    speech: tuple[tuple[float, float], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -44,6 +44,8 @@ _WINDOWS_PER_CALL = 64
 # Speech detection runs on blocks of about this many seconds, cut at a quiet point: the VAD copies its input
 # twice and more, which on a 2-hour recording cost a gigabyte at once.
 VAD_BLOCK_SECONDS = 600.0
+# Decoding a stretch again (gap recovery) may produce at most this many tokens per second of it.
+_TOKENS_PER_SECOND = 8.0
 # Speech detection also restarts (fresh Silero state) shortly before every sound that follows a quiet second. Silero's
 # state remembers minutes of audio, so without restarts the regions after a pause depend on how long the pause was,
 # and audio whose long pauses were shortened would be cut into different windows than the original (its words then
@@ -167,6 +169,7 @@ class FasterWhisperTranscriber(Transcriber):
             pieces = _pack(regions, samples, int(WINDOW_SECONDS * SAMPLE_RATE))
         if not pieces:
             return self._result((), self._fallback_language(), None, samples, regions=0)
+        speech = tuple((round(s / SAMPLE_RATE, 3), round(e / SAMPLE_RATE, 3)) for piece in pieces for s, e in piece)
         with profiler.subprocess(
             "inference",
             audio_seconds=round(len(samples) / SAMPLE_RATE, 3),
@@ -181,7 +184,37 @@ class FasterWhisperTranscriber(Transcriber):
         if looped:
             logger.debug("repetition loops: removed %d words", looped)
         return self._result(segments, info.language, info.language_probability, samples,
-                            regions=sum(len(piece) for piece in pieces), loop_words_removed=looped)
+                            regions=sum(len(piece) for piece in pieces), loop_words_removed=looped, speech=speech)
+
+    def redecode(
+        self, samples: np.ndarray, spans: list[tuple[int, int]], language: str | None, *, gains: list[float]
+    ) -> list[list[Word]]:
+        """Decode each ``[start, end)`` span of 16 kHz ``samples`` as its own window, scaled by its gain, with the
+        regular hallucination guards; the words of each span, in seconds on the clock of ``samples``."""
+        self.load()
+        if not spans:
+            return []
+        layout, parts, clips, cursor = [], [], [], 0
+        for (start, end), gain in zip(spans, gains):
+            part = samples[start:end] * np.float32(gain)
+            np.clip(part, -1.0, 1.0, out=part)
+            layout.append(_Region(start, end, cursor))
+            clips.append({"start": cursor / SAMPLE_RATE, "end": (cursor + end - start) / SAMPLE_RATE})
+            parts.append(part)
+            cursor += end - start
+        # A token budget for the longest span (fast speech is about 4 tokens a second): a window decoded into a
+        # repetition loop stops there instead of at Whisper's 448 tokens.
+        longest = max(end - start for start, end in spans) / SAMPLE_RATE
+        budget = min(int(_TOKENS_PER_SECOND * longest) + 16, 400)
+        raw, _ = self._decode(np.concatenate(parts), clips, language or self._fallback_language(), budget)
+        segments, _ = _to_segments(raw, layout, self.options)
+        words: list[list[Word]] = [[] for _ in spans]
+        index = 0  # segments come in packed order, one region each: walk the spans along with them
+        for segment in segments:
+            while index + 1 < len(spans) and not _holds(spans[index], segment):
+                index += 1
+            words[index].extend(segment.words)
+        return words
 
     def _decode_in_groups(
         self, samples: np.ndarray, pieces: list[list[tuple[int, int]]]
@@ -207,7 +240,8 @@ class FasterWhisperTranscriber(Transcriber):
             first_info = first_info or info
         return segments, first_info, dropped, looped
 
-    def _decode(self, packed: np.ndarray, clips: list[dict[str, float]], language: str | None) -> tuple[list[Any], Any]:
+    def _decode(self, packed: np.ndarray, clips: list[dict[str, float]], language: str | None,
+                max_new_tokens: int | None = None) -> tuple[list[Any], Any]:
         from faster_whisper import BatchedInferencePipeline
 
         opts = self.options
@@ -222,6 +256,7 @@ class FasterWhisperTranscriber(Transcriber):
             hotwords=opts.hotwords or None,
             vad_filter=False,
             clip_timestamps=clips,
+            max_new_tokens=max_new_tokens,
         )
         return list(generator), info
 
@@ -232,7 +267,8 @@ class FasterWhisperTranscriber(Transcriber):
         return None if is_multilingual else "en"
 
     def _result(self, segments: Any, language: str | None, probability: float | None, samples: np.ndarray,
-                *, regions: int, loop_words_removed: int = 0) -> ASRResult:
+                *, regions: int, loop_words_removed: int = 0,
+                speech: tuple[tuple[float, float], ...] = ()) -> ASRResult:
         return ASRResult(
             segments=tuple(segments),
             language=language,
@@ -247,7 +283,12 @@ class FasterWhisperTranscriber(Transcriber):
                 "speech_regions": regions,
                 "loop_words_removed": loop_words_removed,
             },
+            speech=speech,
         )
+
+
+def _holds(span: tuple[int, int], segment: Segment) -> bool:
+    return span[0] / SAMPLE_RATE - 1e-3 <= segment.start and segment.end <= span[1] / SAMPLE_RATE + 1e-3
 
 
 def annotate(span: Any, **metadata: Any) -> None:

@@ -1,0 +1,306 @@
+"""Gap recovery (issue #15): the words batched Whisper skips, measured against bare faster-whisper.
+
+    python -m benchmarks.bench_recovery [--models base,tiny.en] [--sessions ID ...] [--timing-runs 3]
+
+For ``base`` and ``tiny.en``, on the evaluation half of the realistic-sessions corpus and on the real recordings
+(``tests/data/sample.wav``, the AMI minute and the LibriVox reading from ``../shared/data``), three transcripts
+of every file: ours with gap recovery (the default), ours without it (``--no-gap-recovery``), and bare
+faster-whisper (``BatchedInferencePipeline``, same model, batch 8, beam 5, word timestamps, its own decoding of
+the file). Ours runs the pipeline's own stages (preprocessing, recognition, diarization, recovery) on each file
+once per model, so both of our rows share one recognition and one diarization; speaker alignment does not change
+the words and is left out. Figures are pooled over the files: WER, deletions and insertions as shares of the
+reference words, and the reference utterances of 3 s or longer (STM references only) left with no recognised
+word and no ``unrecognised speech`` marker.
+
+Time: the recognition stage (speech detection and decoding, model loaded) with and without the recovery pass on
+the 23-minute development session d10 (the re-sequenced 23-minute sample session when d10 is not built), several
+runs, as a ratio per run (median and spread).
+
+Writes ``benchmarks/results/recovery.json`` and ``recovery.md``; one JSON line per file on stdout as it goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.common import SHARED_DATA, machine, write_results
+
+MODELS = ("base", "tiny.en")
+WHO = ("ours", "ours_no_recovery", "bare")
+LONG_UTTERANCE = 3.0
+
+
+def _real_cases() -> list[dict[str, Any]]:
+    from tests.references import SAMPLE_STM, SAMPLE_WAV
+    from therapybridge.evaluation import read_stm
+
+    cases = [{"id": "sample (real call, 30 s)", "group": "real", "audio": SAMPLE_WAV,
+              "utterances": read_stm(SAMPLE_STM)}]
+    for name, audio, text in (("AMI ES2004a minute (4 speakers)", "ami_ES2004a_750-810s.wav", "ami_ES2004a_750-810s.txt"),
+                              ("LibriVox reading (1 speaker)", "librivox_gettysburg_johngreenman.mp3",
+                               "librivox_gettysburg_johngreenman.txt")):
+        if (SHARED_DATA / audio).exists():
+            cases.append({"id": name, "group": "real", "audio": SHARED_DATA / audio,
+                          "text": (SHARED_DATA / text).read_text(encoding="utf-8")})
+    return cases
+
+
+def _corpus_case(spec) -> dict[str, Any] | None:
+    """A corpus session as a case, built when first needed; None when its dry utterances are not there yet."""
+    from tests.corpus.build import DATA, build_session
+    from therapybridge.evaluation import read_stm
+
+    if not (DATA / f"{spec.id}.opus").exists():
+        return None
+    built = build_session(spec)
+    return {"id": spec.id, "group": spec.split, "audio": built.audio, "utterances": read_stm(built.stm),
+            "minutes": round(built.duration / 60, 1)}
+
+
+def _score(case: dict[str, Any], words: list[tuple[float, float, str]], markers: list[tuple[float, float]]) -> dict:
+    from therapybridge.evaluation import word_error_rate
+
+    utterances = case.get("utterances")
+    reference = case["text"] if utterances is None else " ".join(u.text for u in utterances)
+    score = word_error_rate(reference, " ".join(w for _, _, w in words))
+    row = {"ref_words": score.reference_words, "substitutions": score.substitutions, "deletions": score.deletions,
+           "insertions": score.insertions, "wer": score.wer, "markers": len(markers)}
+    if utterances is not None:
+        middles = np.array([(a + b) / 2.0 for a, b, _ in words]) if words else np.zeros(0)
+        long = [u for u in utterances if u.end - u.start >= LONG_UTTERANCE]
+        row["long_utterances"] = len(long)
+        row["long_left_empty"] = sum(
+            1 for u in long
+            if not ((middles >= u.start) & (middles <= u.end)).any()
+            and not any(a < u.end and b > u.start for a, b in markers)
+        )
+    return row
+
+
+class _Ours:
+    """Our stages, models loaded once: preprocessing and diarization once per file, recognition once per model."""
+
+    def __init__(self) -> None:
+        from therapybridge.config import PipelineConfig
+        from therapybridge.pipeline import AudioTranscriptionPipeline
+
+        self.config = PipelineConfig()
+        self.pipeline = AudioTranscriptionPipeline(self.config)
+        self.transcribers: dict[str, Any] = {}
+
+    def transcriber(self, model: str):
+        from therapybridge.asr.local import FasterWhisperTranscriber
+
+        if model not in self.transcribers:
+            self.transcribers[model] = FasterWhisperTranscriber({"model": model}, "cpu")
+            self.transcribers[model].load()
+        return self.transcribers[model]
+
+    def prepare(self, path: Path):
+        from therapybridge.asr._signal import mono_16k
+        from therapybridge.audio import preprocess
+        from therapybridge.pipeline import _to_numpy
+
+        audio = preprocess(str(path), self.config.audio)
+        samples = mono_16k(_to_numpy(audio.waveform), audio.sample_rate)
+        diarizer = self.pipeline._get_diarizer()
+        turns = diarizer.diarize(audio.waveform, audio.sample_rate, self.config.diarization).turns
+        return audio, samples, turns
+
+    def recognise(self, model: str, samples: np.ndarray):
+        transcriber = self.transcriber(model)
+        started = time.perf_counter()
+        asr = transcriber.transcribe(samples, 16000)
+        return asr, time.perf_counter() - started
+
+    def recover(self, model: str, samples: np.ndarray, asr, turns):
+        from therapybridge.asr.recovery import recover_gaps
+
+        started = time.perf_counter()
+        result = recover_gaps(self.transcriber(model), samples, asr.segments, turns, asr.speech, asr.language)
+        return result, time.perf_counter() - started
+
+    def both(self, model: str, audio, samples, turns) -> tuple[dict, dict, dict]:
+        """Words and markers (original clock) without and with recovery, and the timings."""
+        from therapybridge.asr.recovery import merge_segments
+        from therapybridge.pipeline import restore_segment_times
+
+        asr, recognition_s = self.recognise(model, samples)
+        result, recovery_s = self.recover(model, samples, asr, turns)
+
+        def words(segments) -> list[tuple[float, float, str]]:
+            return [(w.start, w.end, w.word) for s in restore_segment_times(segments, audio.time_map) for w in s.words]
+
+        without = {"words": words(asr.segments), "markers": []}
+        with_recovery = {
+            "words": words(merge_segments(result.kept, result.segments)),
+            "markers": [audio.time_map.map_interval(u.start, u.end) for u in result.unrecognised],
+        }
+        timing = {"recognition_s": recognition_s, "gap_recovery_s": recovery_s, **result.counts()}
+        return without, with_recovery, timing
+
+
+def _bare(models: dict[str, Any], model: str, path: Path) -> list[tuple[float, float, str]]:
+    from faster_whisper import BatchedInferencePipeline, WhisperModel, decode_audio
+
+    from therapybridge.asr.models import resolve_model
+
+    if model not in models:
+        whisper = WhisperModel(str(resolve_model(model).path), device="cpu", compute_type="int8")
+        models[model] = BatchedInferencePipeline(model=whisper)
+    audio = decode_audio(str(path), sampling_rate=16000)
+    segments, _ = models[model].transcribe(audio, batch_size=8, beam_size=5, word_timestamps=True)
+    return [(w.start, w.end, w.word) for s in segments for w in (s.words or [])]
+
+
+def accuracy(ours: "_Ours", bare_models: dict[str, Any], case: dict[str, Any], model_names: list[str]) -> dict:
+    audio, samples, turns = ours.prepare(case["audio"])
+    row: dict[str, Any] = {"id": case["id"], "group": case["group"], "minutes": case.get("minutes")}
+    for model in model_names:
+        without, with_recovery, timing = ours.both(model, audio, samples, turns)
+        row[model] = {
+            "ours": _score(case, with_recovery["words"], with_recovery["markers"]),
+            "ours_no_recovery": _score(case, without["words"], []),
+            "bare": _score(case, _bare(bare_models, model, case["audio"]), []),
+            "recovery": timing,
+        }
+    print(json.dumps(row, default=float), flush=True)
+    return row
+
+
+def pooled(rows: list[dict[str, Any]], model: str, who: str) -> dict[str, float]:
+    figures = [r[model][who] for r in rows if model in r]
+    ref = sum(f["ref_words"] for f in figures)
+    errors = sum(f["substitutions"] + f["deletions"] + f["insertions"] for f in figures)
+    return {
+        "files": len(figures), "ref_words": ref, "wer": errors / ref if ref else 0.0,
+        "del": sum(f["deletions"] for f in figures) / ref if ref else 0.0,
+        "ins": sum(f["insertions"] for f in figures) / ref if ref else 0.0,
+        "long_utterances": sum(f.get("long_utterances", 0) for f in figures),
+        "long_left_empty": sum(f.get("long_left_empty", 0) for f in figures),
+        "markers": sum(f["markers"] for f in figures),
+    }
+
+
+def timing(runs: int, model: str = "base") -> dict[str, Any]:
+    """Recognition with and without recovery on the 23-minute development session (several runs)."""
+    from tests.corpus.build import DATA, build_session
+    from tests.corpus.sessions import session
+
+    if (DATA / "d10.opus").exists():
+        name, path = "d10 (23-minute development session)", build_session(session("d10")).audio
+    else:
+        from tests.datagen import session_mp3
+
+        name, path = "23-minute re-sequenced sample session (d10 not built)", session_mp3(minutes=23.0, seed=0)[0]
+    ours = _Ours()
+    audio, samples, turns = ours.prepare(path)
+    ours.recognise(model, samples[: 16000 * 30])  # warm-up
+    measured = []
+    for _ in range(runs):
+        asr, recognition_s = ours.recognise(model, samples)
+        result, recovery_s = ours.recover(model, samples, asr, turns)
+        measured.append({"recognition_s": recognition_s, "gap_recovery_s": recovery_s,
+                         "ratio": (recognition_s + recovery_s) / recognition_s, **result.counts()})
+        print(json.dumps({"timing": measured[-1]}, default=float), flush=True)
+    ratios = [m["ratio"] for m in measured]
+    return {"workload": name, "model": model, "minutes": round(len(samples) / 16000 / 60, 1), "runs": measured,
+            "ratio_median": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
+            "recognition_s_median": statistics.median(m["recognition_s"] for m in measured),
+            "gap_recovery_s_median": statistics.median(m["gap_recovery_s"] for m in measured)}
+
+
+def markdown(result: dict[str, Any]) -> str:
+    info = result["machine"]
+    lines = [
+        "## Gap recovery (issue #15)",
+        "",
+        f"`python -m benchmarks.bench_recovery` on {info['cpu']}; load average at the start "
+        f"{', '.join(f'{x:.1f}' for x in info['load_average'])}. Pooled over the files; del and ins are shares of the "
+        "reference words; empty ≥ 3 s: reference utterances of 3 s or longer with no recognised word and no "
+        "`unrecognised speech` marker. Ours is the default pipeline (recovery on) and `--no-gap-recovery`; bare is "
+        "faster-whisper `BatchedInferencePipeline`, same model, batch 8, beam 5.",
+        "",
+        "| model | files | who | WER | del | ins | empty ≥ 3 s | markers | WER / bare | del / bare |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for model, groups in result["pooled"].items():
+        for group, table in groups.items():
+            bare = table["bare"]
+            for who in WHO:
+                f = table[who]
+                lines.append(
+                    f"| {model} | {group} ({f['files']} files, {f['ref_words']} words) | {who.replace('_', ' ')} | "
+                    f"{f['wer']:.3f} | {f['del']:.3f} | {f['ins']:.3f} | {f['long_left_empty']} of "
+                    f"{f['long_utterances']} | {f['markers']} | {_ratio(f['wer'], bare['wer'])} | "
+                    f"{_ratio(f['del'], bare['del'])} |"
+                )
+    t = result.get("timing")
+    if t:
+        lines += [
+            "",
+            f"Recognition stage time, {t['workload']}, {t['model']}, {len(t['runs'])} runs: without recovery "
+            f"{t['recognition_s_median']:.1f} s (median), recovery {t['gap_recovery_s_median']:.1f} s; with/without "
+            f"ratio {t['ratio_median']:.3f} (median; {t['ratio_min']:.3f}–{t['ratio_max']:.3f}); "
+            f"{t['runs'][0]['stretches']} stretches, {t['runs'][0]['seconds']:.1f} s of gaps, "
+            f"{t['runs'][0]['words']} words recovered.",
+        ]
+    if result.get("not_built"):
+        lines += ["", f"Not built when the benchmark reached them (left out): {', '.join(result['not_built'])}."]
+    lines += ["", "Per file (WER ours / no recovery / bare):", "", "| file | " + " | ".join(result["models"]) + " |",
+              "|---|" + "---|" * len(result["models"])]
+    for row in result["rows"]:
+        cells = [" / ".join(f"{row[m][w]['wer']:.3f}" for w in WHO) for m in result["models"]]
+        lines.append(f"| {row['id']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _ratio(value: float, anchor: float) -> str:
+    return f"{value / anchor:.2f}" if anchor else "–"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tests.corpus.sessions import session, split
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument("--sessions", nargs="*", help="corpus session ids (default: the evaluation half)")
+    parser.add_argument("--timing-runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    models = [m for m in args.models.split(",") if m]
+    result: dict[str, Any] = {"machine": machine(), "models": models, "rows": [], "not_built": []}
+    specs = [session(i) for i in args.sessions] if args.sessions else sorted(split("eval"), key=lambda s: s.minutes)
+    ours, bare_models = _Ours(), {}
+    # The longest session last, after the timing: the tables fill up as the files are done.
+    plan: list[Any] = [*_real_cases(), *specs[:-1], "timing", specs[-1]] if specs else [*_real_cases(), "timing"]
+    for item in plan:
+        if item == "timing":
+            if args.timing_runs > 0:
+                result["timing"] = timing(args.timing_runs)
+        else:
+            case = item if isinstance(item, dict) else _corpus_case(item)
+            if case is None:
+                result["not_built"].append(item.id)
+                continue
+            result["rows"].append(accuracy(ours, bare_models, case, models))
+        _write(result, models)
+    return 0
+
+
+def _write(result: dict[str, Any], models: list[str]) -> None:
+    rows = result["rows"]
+    groups = {"corpus": [r for r in rows if r["group"] != "real"], "real recordings": [r for r in rows if r["group"] == "real"]}
+    result["pooled"] = {m: {g: {w: pooled(members, m, w) for w in WHO} for g, members in groups.items() if members}
+                        for m in models}
+    write_results("recovery", result, markdown(result))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -6,7 +6,7 @@ gives for that file (segments, words, speakers, turns). Measured: ``POST /v1/job
 busy (p50/p99), throughput (files per second from the first upload to the last result) against ``process_many``'s,
 then schemathesis with more examples than ``make test`` runs.
 
-    python -m benchmarks.bench_server                       # 100 files, 20 clients, server configs 1x2 and 2x1
+    python -m benchmarks.bench_server                       # 100 files, 20 clients, one worker using every core
     python -m benchmarks.bench_server --files 20 --clients 5
 """
 
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--configs", default="1x0,2x1", help="workers x cpu-threads (0: every core), comma-separated")
+    parser.add_argument("--configs", default="1x0", help="workers x cpu-threads (0: every core), comma-separated")
     parser.add_argument("--fuzz-examples", type=int, default=FUZZ_EXAMPLES, help="0 skips fuzzing")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="tb-bench-server-") as tmp:

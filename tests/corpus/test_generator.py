@@ -137,3 +137,14 @@ def test_the_far_client_is_quieter_than_the_therapist(short_session):
         level[speaker] = 10 * np.log10(np.mean(np.concatenate(parts) ** 2))
     therapist, client = short_session.speakers
     assert level[therapist] - level[client] >= 2.0
+
+
+def test_the_manifest_describes_the_committed_corpus():
+    manifest = json.loads(build.MANIFEST.read_text(encoding="utf-8"))
+    assert [r["id"] for r in manifest["sessions"]] == [s.id for s in SESSIONS]
+    assert manifest["hours"] >= 3.0
+    for row in manifest["sessions"]:
+        assert row["opus_sha256"] == _script(next(s for s in SESSIONS if s.id == row["id"]))["opus_sha256"]
+    for name in ("dev", "eval"):
+        assert len(manifest["halves"][name]["sessions"]) >= 8
+    assert not set(manifest["halves"]["dev"]["voices"]) & set(manifest["halves"]["eval"]["voices"])

@@ -34,6 +34,19 @@ def run_area(area: str) -> int:
     return code
 
 
+def _dated(section: Path) -> str:
+    """A section with the date its figures were last committed, so an older figure says that it is older."""
+    text = section.read_text(encoding="utf-8").rstrip() + "\n"
+    result = section.with_suffix(".json")
+    dated = subprocess.run(["git", "log", "-1", "--format=%cs %h", "--", str(result)], cwd=ROOT,
+                           capture_output=True, text=True).stdout.strip()
+    changed = subprocess.run(["git", "status", "--porcelain", "--", str(result)], cwd=ROOT,
+                             capture_output=True, text=True).stdout.strip()
+    when = "measured in this run (not yet committed)" if changed or not dated else f"figures committed {dated}"
+    title, _, rest = text.partition("\n")
+    return f"{title}\n\n_{when}; `benchmarks/results/{result.name}`._\n{rest}"
+
+
 def stitch() -> Path:
     sections = [RESULTS / f"{a}.md" for a in available_areas() if (RESULTS / f"{a}.md").exists()]
     header = [
@@ -46,7 +59,7 @@ def stitch() -> Path:
         f"Last stitched on {platform.node() or 'this machine'} ({platform.machine()}, Python {platform.python_version()}).",
         "",
     ]
-    body = [p.read_text(encoding="utf-8").rstrip() + "\n" for p in sections]
+    body = [_dated(p) for p in sections]
     target = ROOT / "BENCHMARKS.md"
     target.write_text("\n".join(header) + "\n" + "\n".join(body), encoding="utf-8")
     return target

@@ -327,10 +327,7 @@ class AudioTranscriptionPipeline:
                 with perf.stage(STAGE_WRITING):
                     with perf.subprocess("write_transcripts", formats=",".join(formats)):
                         transcript = self._with_metrics(transcript, perf)
-                        transcript = transcript.with_changes(
-                            provenance={**transcript.provenance, "input_sha256": _file_sha256(prepared.source)}
-                        )
-                        outputs = tuple(write_outputs(transcript, output_dir, Path(prepared.source).stem, formats))
+                        transcript, outputs = self.write_transcripts(transcript, prepared.source, output_dir, formats)
             session = perf.end_pipeline()
             transcript = self._with_metrics(transcript, perf)
             outputs += self._write_perf_reports(session, config, output_dir, prepared.source)
@@ -486,6 +483,24 @@ class AudioTranscriptionPipeline:
             "settings": settings,
             "settings_hash": _settings_hash(config),
         }
+
+    def write_transcripts(
+        self, transcript: Transcript, source: str, output_dir: str | Path, formats: Sequence[str],
+        *, input_sha256: str | None = None,
+    ) -> tuple[Transcript, tuple[Path, ...]]:
+        """Write ``output_dir/<stem>.<ext>`` for a finished transcript, atomically, with the input's sha256 in its
+        provenance (what ``--skip-existing`` checks): the one writer of ``process_many`` and of the Ray driver."""
+        digest = input_sha256 or _file_sha256(source)
+        transcript = transcript.with_changes(provenance={**transcript.provenance, "input_sha256": digest})
+        return transcript, tuple(write_outputs(transcript, output_dir, Path(source).stem, formats))
+
+    def is_up_to_date(self, source: str, output_dir: str | Path, formats: Sequence[str]) -> bool:
+        """Whether ``source``'s outputs in ``output_dir`` are complete and current (``--skip-existing``)."""
+        return self._is_up_to_date(source, output_dir, formats, self.config)
+
+    def write_perf_reports(self, session: Any, output_dir: str | Path | None, source: str) -> tuple[Path, ...]:
+        """``<stem>.perf.*`` for a finished file's performance session, when profiling is on."""
+        return self._write_perf_reports(session, self.config, output_dir, source)
 
     def _write_perf_reports(
         self, session: Any, config: PipelineConfig, output_dir: str | Path | None, source: str

@@ -147,6 +147,16 @@ def transcribe(
     ),
     show: bool = typer.Option(False, "--show", help="Print the speaker-labelled transcript to stdout."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
+    ray: bool = typer.Option(False, "--ray", help="Run on a Ray cluster: a new local one, or --ray-address."),
+    ray_address: Optional[str] = typer.Option(
+        None, "--ray-address", help="auto (join the running cluster) or a Ray address; implies --ray."
+    ),
+    ray_workers: Optional[int] = typer.Option(
+        None, "--ray-workers", min=1, help="Ray workers, each with its own loaded models (default: one per GPU, else CPU)."
+    ),
+    ray_transport: str = typer.Option(
+        "auto", "--ray-transport", help="How inputs reach Ray workers: auto, path (shared filesystem) or bytes."
+    ),
 ) -> None:
     """Transcribe recordings into speaker-attributed transcripts."""
     from .writers import FORMATS
@@ -154,6 +164,10 @@ def transcribe(
     fmt = _parse_formats(formats, tuple(FORMATS))
     try:
         pipeline = _build_pipeline(config_file, _typed_settings(ctx))
+        if ray or ray_address:
+            from .distributed import RayArchive, RayOptions
+
+            pipeline = RayArchive(pipeline, RayOptions(address=ray_address, workers=ray_workers, transport=ray_transport))
     except (ConfigurationError, RemoteNotAllowedError) as exc:
         raise _fail(_error_line(None, exc), EXIT_USAGE) from None
     except TherapyBridgeError as exc:
@@ -163,7 +177,8 @@ def transcribe(
 
 # ``transcribe`` options that are not pipeline settings; every other option sets the configuration field of its own
 # name (``--batch-size`` -> ``asr.batch_size``), or the one that ``_RENAMED`` gives with how its value converts.
-_NOT_SETTINGS = frozenset({"inputs", "output_dir", "formats", "skip_existing", "config_file", "show", "no_progress"})
+_NOT_SETTINGS = frozenset({"inputs", "output_dir", "formats", "skip_existing", "config_file", "show", "no_progress",
+                           "ray", "ray_address", "ray_workers", "ray_transport"})
 _RENAMED: dict[str, tuple[str, Any]] = {
     "speakers": ("num_speakers", None),
     "profile": ("perf__enabled", None),
@@ -224,7 +239,7 @@ def _run_batch(pipeline: Any, inputs: list[str], output_dir: Path, formats: tupl
                 files, output_dir=output_dir, formats=formats, skip_existing=skip_existing, on_start=progress.start
             )
             for item in items:
-                progress.advance()
+                progress.advance(item)
                 if item.skipped:
                     _say(f"{item.source}: up to date, skipped")
                 elif item.ok:
@@ -290,13 +305,14 @@ def _report_failure(item: Any) -> None:
 
 
 class _Progress:
-    """A rich progress bar on stderr: files done, the current file, and an ETA."""
+    """A rich progress bar on stderr: files done, the current file, audio hours done, the rate and an ETA."""
 
     def __init__(self, total: int, enabled: bool) -> None:
         self.total = total
         self.enabled = enabled
         self._progress = None
         self._task = None
+        self._audio_s = 0.0
 
     def __enter__(self) -> "_Progress":
         if self.enabled:
@@ -304,11 +320,11 @@ class _Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self._progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                console=Console(stderr=True), transient=True,
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[audio]}"),
+                TimeRemainingColumn(), console=Console(stderr=True), transient=True,
             )
             self._progress.__enter__()
-            self._task = self._progress.add_task("transcribing", total=self.total)
+            self._task = self._progress.add_task("transcribing", total=self.total, audio="")
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -321,9 +337,14 @@ class _Progress:
 
             self._progress.update(self._task, description=f"{scrub(Path(source).name)} ({index + 1}/{total})")
 
-    def advance(self) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task)
+    def advance(self, item: Any = None) -> None:
+        if self._progress is None:
+            return
+        if item is not None and item.transcript is not None:
+            self._audio_s += float(item.transcript.audio.duration)
+        elapsed = self._progress.tasks[0].elapsed or 0.0
+        rate = f", {self._audio_s / elapsed:.1f}x real time" if elapsed > 0 and self._audio_s else ""
+        self._progress.update(self._task, advance=1, audio=f"{self._audio_s / 3600:.2f} h audio{rate}")
 
 
 @app.command()

@@ -254,6 +254,10 @@ def markdown(result: dict[str, Any]) -> str:
             f"{t['runs'][0]['words']} words recovered.",
         ]
     lines += DEVELOPMENT_NOTES.splitlines()
+    if result.get("not_run"):
+        lines += ["", f"Not run (the run was stopped before it reached them): {', '.join(result['not_run'])}."]
+    if not t:
+        lines += ["", "Recognition time with/without recovery: not measured in this run."]
     if result.get("not_built"):
         lines += ["", f"Not built when the benchmark reached them (left out): {', '.join(result['not_built'])}."]
     lines += ["", "Per file (WER ours / no recovery / bare):", "", "| file | " + " | ".join(result["models"]) + " |",

@@ -21,6 +21,22 @@ os.environ["THERAPYBRIDGE_PROFILES_DIR"] = tempfile.mkdtemp(prefix="tb-test-prof
 os.environ["THERAPYBRIDGE_CONFIG_DIR"] = tempfile.mkdtemp(prefix="tb-test-config-")
 
 
+@pytest.fixture(autouse=True)
+def _restore_logging():
+    """Tests that run the CLI in-process (typer's CliRunner) get its logging set-up: a handler on a stream the
+    runner closes and ``propagate = False`` on the package logger. Undo it after each test, so later tests' log
+    capture still sees the package's records."""
+    import logging
+
+    logger = logging.getLogger("therapybridge")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    perf = logging.getLogger("therapybridge.perf")
+    perf_level = perf.level
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
+    perf.setLevel(perf_level)
+
+
 @pytest.fixture(scope="session")
 def sample_wav() -> Path:
     return SAMPLE_WAV

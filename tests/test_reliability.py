@@ -170,7 +170,9 @@ def test_disk_full_leaves_no_partial_file(tmp_path):
 def test_interrupted_run_leaves_no_partial_outputs_and_exits_promptly(tmp_path):
     from tests.datagen import real_voice_session
 
-    long_input = real_voice_session(minutes=3.0).wav
+    # Ten minutes: on this machine tiny.en with diarization needed ~8 s for three, so a signal sent after 8 s could
+    # land after the work was done (a -15 exit instead of 130).
+    long_input = real_voice_session(minutes=10.0).wav
     out = tmp_path / "out"
     exe = Path(sys.executable).with_name("therapybridge")
     process = subprocess.Popen(

@@ -132,19 +132,20 @@ def _short(row: dict) -> dict:
 
 def _real_rows(pipeline, anchor) -> list[dict]:
     """The bundled sample (RTTM + STM), the AMI minute (RTTM + per-speaker words) and the LibriVox reading."""
-    from therapybridge.evaluation import read_rttm, read_stm, word_error_rate
+    from therapybridge.evaluation import cp_word_error_rate, read_rttm, read_stm, word_error_rate
     from tests.references import SAMPLE_RTTM, SAMPLE_STM, SAMPLE_WAV
 
     rows = []
-    cases = [("sample (real call, 30 s)", SAMPLE_WAV, SAMPLE_RTTM, SAMPLE_STM, None)]
+    cases = [("sample (real call, 30 s)", SAMPLE_WAV, SAMPLE_RTTM, SAMPLE_STM, None, None)]
     ami = SHARED_DATA / "ami_ES2004a_750-810s.wav"
-    if ami.exists():
+    if ami.exists():  # its words are per speaker, not in time order: cpWER only
         cases.append(("AMI ES2004a minute (4 speakers)", ami, SHARED_DATA / "ami_ES2004a_750-810s.amisetup_only_words.rttm",
-                      None, SHARED_DATA / "ami_ES2004a_750-810s.txt"))
+                      None, None, SHARED_DATA / "ami_ES2004a_750-810s.spk.txt"))
     libri = SHARED_DATA / "librivox_gettysburg_johngreenman.mp3"
     if libri.exists():
-        cases.append(("LibriVox reading (1 speaker)", libri, None, None, SHARED_DATA / "librivox_gettysburg_johngreenman.txt"))
-    for name, audio, rttm, stm, text in cases:
+        cases.append(("LibriVox reading (1 speaker)", libri, None, None,
+                      SHARED_DATA / "librivox_gettysburg_johngreenman.txt", None))
+    for name, audio, rttm, stm, text, per_speaker in cases:
         reference = read_rttm(rttm) if rttm else []
         utterances = read_stm(stm) if stm else []
         data, wall, _ = _ours(pipeline, audio)
@@ -162,6 +163,13 @@ def _real_rows(pipeline, anchor) -> list[dict]:
                 wer = word_error_rate(text.read_text(encoding="utf-8"), hyp)
                 figures.update(wer=wer.wer, deletions=wer.deletions, insertions=wer.insertions,
                                ref_words=wer.reference_words)
+            if per_speaker is not None:
+                reference_texts = dict(line.split(":", 1) for line in per_speaker.read_text(encoding="utf-8").splitlines()
+                                       if ":" in line)
+                hypothesis_texts: dict[str, str] = {}
+                for word in _words(out):
+                    hypothesis_texts[word.speaker or "?"] = f"{hypothesis_texts.get(word.speaker or '?', '')} {word.word}"
+                figures["cpwer"] = cp_word_error_rate(reference_texts, hypothesis_texts).cpwer
             figures["found"] = len({t.speaker for t in _turns(out)})
             row[who] = figures
         rows.append(row)

@@ -15,7 +15,6 @@ development half).
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import statistics
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import machine, write_results
+from benchmarks.common import corpus_parser, machine, write_results
 
 SHARE_TARGET = 0.03
 LATENCY_TARGET = 0.150
@@ -165,10 +164,7 @@ def markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", default="eval", choices=["dev", "eval"])
-    parser.add_argument("--sessions", nargs="*", default=None)
-    parser.add_argument("--model", default="base")
+    parser = corpus_parser(__doc__)
     parser.add_argument("--reuse", action="store_true", help="read saved transcripts instead of transcribing")
     parser.add_argument("--only-saved", action="store_true",
                         help="only the sessions whose transcripts are saved (implies --reuse; the others are listed)")

@@ -15,7 +15,6 @@ Writes ``benchmarks/results/corpus.json`` and ``corpus.md`` (the evaluation half
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import tempfile
@@ -25,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import RESULTS, SHARED_DATA, machine, write_results
+from benchmarks.common import RESULTS, SHARED_DATA, corpus_parser, machine, write_results
 
 COLUMNS = [
     ("der", "DER"), ("der_collar", "DER c.25"), ("jer", "JER"), ("miss", "miss"), ("fa", "FA"), ("conf", "conf"),
@@ -268,10 +267,7 @@ def markdown(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--split", default="eval", choices=["dev", "eval"])
-    parser.add_argument("--sessions", nargs="*", default=None)
-    parser.add_argument("--model", default="base")
+    parser = corpus_parser(__doc__)
     parser.add_argument("--no-anchor", action="store_true")
     parser.add_argument("--no-ours", action="store_true", help="only the anchor (with --append: merged into stored rows)")
     parser.add_argument("--no-real", action="store_true")

@@ -3,6 +3,7 @@ goes beside every table (CPU model included: machines of one kind do not all hav
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -35,3 +36,12 @@ def write_results(name: str, result: dict, markdown: str) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2, default=float) + "\n", encoding="utf-8")
     (RESULTS / f"{name}.md").write_text(markdown, encoding="utf-8")
+
+
+def corpus_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The arguments every realistic-corpus benchmark takes: which half, which sessions, which model."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", default="eval", choices=["dev", "eval"])
+    parser.add_argument("--sessions", nargs="*", default=None)
+    parser.add_argument("--model", default="base")
+    return parser

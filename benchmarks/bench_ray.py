@@ -118,7 +118,7 @@ def startup(folder: Path, runs: int) -> dict[str, Any]:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    lines = ["# Ray archives", "", f"Machine: {result['machine']['cpu']}, {result['machine']['cpus']} CPUs, load "
+    lines = ["## Ray archives", "", f"Machine: {result['machine']['cpu']}, {result['machine']['cpus']} CPUs, load "
              f"average at start {result['machine']['load_average'][0]:.1f}.", "",
              "| model | runner | files | wall s | audio s / s | CPU s per audio hour |", "|---|---|---|---|---|---|"]
     for model, rows in result["throughput"].items():

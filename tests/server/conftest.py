@@ -154,7 +154,7 @@ def webhook():
 def sample_job(server, webhook):
     """The bundled sample through the jobs API with every format and a webhook; SSE events recorded meanwhile."""
     with server.client("alice") as client:
-        response = submit(client, SAMPLE_WAV, UPLOAD_NAME, formats="json,txt,srt,vtt,rttm,html",
+        response = submit(client, SAMPLE_WAV, UPLOAD_NAME, formats="json,txt,srt,vtt,rttm,html,analytics",
                           webhook_url=webhook.url)
         assert response.status_code == 202, response.text
         job = response.json()

@@ -12,7 +12,7 @@ import pytest
 
 from tests.server.conftest import UPLOAD_NAME, cli, submit, wait_for
 
-FORMATS = ("json", "txt", "srt", "vtt", "rttm", "html")
+FORMATS = ("json", "txt", "srt", "vtt", "rttm", "html", "analytics", "analytics-csv")
 
 
 def _mode(path: Path) -> int:
@@ -89,12 +89,17 @@ def test_every_result_format(server, sample_job):
     page = results["html"].text
     assert results["html"].headers["content-type"].startswith("text/html")
     assert 'src=""' in page and "uploads" not in page and job_id not in page  # no link to the deleted recording
+    analytics = results["analytics"].json()
+    assert {s["id"] for s in analytics["analytics"]["speakers"]} == {s["id"] for s in transcript["speakers"]}
+    assert results["analytics-csv"].headers["content-type"].startswith("text/csv")
+    assert results["analytics-csv"].text.splitlines()[0].count(",") >= 2
 
 
 def test_audio_is_deleted_when_the_job_ends_and_files_are_private(server, sample_job):
     assert list((server.data_dir / "uploads").iterdir()) == []
     results = server.data_dir / "results" / sample_job["id"]
-    assert sorted(p.suffix for p in results.iterdir()) == sorted(f".{f}" for f in FORMATS)
+    written = ["json", "txt", "srt", "vtt", "rttm", "html", "json", "csv"]  # analytics: .analytics.json and .csv
+    assert sorted(p.suffix for p in results.iterdir()) == sorted(f".{f}" for f in written)
     for directory in (server.data_dir, server.data_dir / "uploads", results):
         assert _mode(directory) == 0o700
     for path in [*results.iterdir(), server.data_dir / "jobs.sqlite3"]:

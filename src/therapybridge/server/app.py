@@ -147,7 +147,7 @@ def create_app(context: ServerContext) -> FastAPI:
         speakers: Optional[int] = Form(None, ge=1, le=64, description="Exact number of speakers."),
         min_speakers: Optional[int] = Form(None, ge=1, le=64),
         max_speakers: Optional[int] = Form(None, ge=1, le=64),
-        formats: Optional[str] = Form(None, description="Comma-separated: json,txt,srt,vtt,rttm,html."),
+        formats: Optional[str] = Form(None, description="Comma-separated: json,txt,srt,vtt,rttm,html,analytics."),
         roles: bool = Form(True, description="Label therapist/client from enrolled voice profiles."),
         diarization: bool = Form(True, description="Find speakers (off: speakers are null)."),
         language: Optional[str] = Form(None, description="Language code, e.g. en (default: detect)."),
@@ -191,7 +191,7 @@ def create_app(context: ServerContext) -> FastAPI:
     )
     def job_result(
         job_id: str,
-        format: Literal["json", "txt", "srt", "vtt", "rttm", "html"] = Query("json"),
+        format: Literal["json", "txt", "srt", "vtt", "rttm", "html", "analytics", "analytics-csv"] = Query("json"),
         token_id: str = Depends(owner),
     ) -> Response:
         job = own_job(job_id, token_id)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 
-RESULT_FORMATS = ("json", "txt", "srt", "vtt", "rttm", "html")
+RESULT_FORMATS = ("json", "txt", "srt", "vtt", "rttm", "html", "analytics")
 DEFAULT_JOB_FORMATS = ("json", "txt", "srt", "vtt")
 DATA_DIR_ENV = "THERAPYBRIDGE_SERVER_DIR"
 

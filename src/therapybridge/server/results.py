@@ -20,7 +20,11 @@ MEDIA_TYPES = {
     "vtt": "text/vtt; charset=utf-8",
     "rttm": "text/plain; charset=utf-8",
     "html": "text/html; charset=utf-8",
+    "analytics": "application/json",
+    "analytics-csv": "text/csv; charset=utf-8",
 }
+# Served names that are a second file of a format (``--format analytics`` writes ``.analytics.json`` and ``.csv``).
+SECOND_FILES = {"analytics-csv": ("analytics", "analytics.csv")}
 
 
 def writer_for(format: str) -> Writer:
@@ -34,11 +38,15 @@ def write_results(transcript: Transcript, directory: Path, formats: Sequence[str
 
 
 def result_text(directory: Path, format: str) -> str:
-    """A result in ``format``: the file written for it, else rendered from the job's JSON transcript."""
-    path = directory / f"{STEM}.{writer_for(format).extension}"
+    """A result in ``format`` (a writer's format, or ``analytics-csv``): the file written for it, else rendered
+    from the job's JSON transcript."""
+    name, extension = SECOND_FILES.get(format, (format, None))
+    writer = writer_for(name)
+    extension = extension or writer.extension
+    path = directory / f"{STEM}.{extension}"
     if path.is_file():
         return path.read_text(encoding="utf-8")
-    return writer_for(format).render(read_json(directory / f"{STEM}.json"))
+    return writer.render_files(read_json(directory / f"{STEM}.json"))[extension]
 
 
 def read_transcript(directory: Path) -> Transcript:

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from ..errors import ConfigurationError, TranscriptFormatError
+from ..types import _round as _r
 
 # Bumped when a figure's definition or the layout of ``SessionAnalytics.to_dict()`` changes.
 ANALYTICS_VERSION = "1"
@@ -61,10 +62,6 @@ class AnalyticsOptions:
     def from_dict(cls, data: Mapping[str, Any] | None) -> "AnalyticsOptions":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in (data or {}).items() if k in known})
-
-
-def _r(value: float | None, ndigits: int = 3) -> float | None:
-    return None if value is None else round(float(value), ndigits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.corpus.sessions import CODECS, SESSIONS, SessionSpec, session
+from tests.corpus.sessions import CODECS, RESERVED_VOICES, SESSIONS, SessionSpec, session
 from tests.datagen import CACHE, Turn, _atomic, _locked, encode_array, write_rttm
 
 log = logging.getLogger(__name__)
@@ -390,7 +390,7 @@ def manifest() -> dict:
     return {
         "about": "Realistic-sessions corpus. Tune on the dev half only; report on the eval half. Built by "
                  "python -m tests.corpus.build from data/<id>.opus + data/<id>.json (Kokoro-82M voices; "
-                 "af_nicole, af_sky, am_eric, bm_lewis, af_river and am_onyx are never used).",
+                 f"{', '.join(sorted(RESERVED_VOICES))}, kept for independent checks, are never used).",
         "build_version": BUILD_VERSION, "hours": round(sum(r["minutes"] for r in rows) / 60, 2),
         "halves": halves, "sessions": rows,
     }

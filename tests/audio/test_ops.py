@@ -270,6 +270,18 @@ def test_streamed_soxr_equals_one_shot_soxr():
     assert stream.busy_seconds > 0
 
 
+def test_a_stream_resampler_that_keeps_nothing_returns_the_same_pieces():
+    speech = speech_at(48000)
+    kept, unkept = ops.StreamResampler(48000, 16000), ops.StreamResampler(48000, 16000, keep=False)
+    pieces = [unkept.feed(speech[start : start + 4096].copy()) for start in range(0, len(speech), 4096)]
+    for start in range(0, len(speech), 4096):
+        kept.feed(speech[start : start + 4096])
+    pieces.append(unkept.flush())
+    assert np.array_equal(np.concatenate(pieces), kept.finish().numpy())
+    with pytest.raises(errors.ConfigurationError, match="keeps nothing"):
+        unkept.finish()
+
+
 def test_level_meter_fed_in_chunks_equals_whole_signal_measurement():
     rng = np.random.default_rng(2)
     speech = np.concatenate([speech_at(16000), rng.normal(0, 1e-3, 16000 * 5).astype(np.float32), speech_at(16000)[:12345]])

@@ -114,13 +114,15 @@ class GrowingBuffer:
 class StreamResampler:
     """soxr resampling fed chunk by chunk as a file decodes; the output equals one-shot :func:`resample` with
     ``method="soxr"`` exactly. Output goes straight into one growing buffer (``capacity`` samples to start), so
-    nothing is left to concatenate at the end. ``busy_seconds`` is the wall time it took (overlapped with decoding)."""
+    nothing is left to concatenate at the end. ``busy_seconds`` is the wall time it took (overlapped with decoding).
+    With ``keep=False`` nothing is kept (a live stream of any length in flat memory): ``feed`` returns each piece and
+    ``finish`` is unavailable."""
 
-    def __init__(self, orig_rate: int, new_rate: int, *, capacity: int = 1 << 20) -> None:
+    def __init__(self, orig_rate: int, new_rate: int, *, capacity: int = 1 << 20, keep: bool = True) -> None:
         import soxr
 
         self._stream = soxr.ResampleStream(orig_rate, new_rate, 1, dtype="float32", quality="HQ")
-        self._out = GrowingBuffer(capacity)
+        self._out = GrowingBuffer(capacity) if keep else None
         self._flushed = False
         self.busy_seconds = 0.0
 
@@ -128,7 +130,7 @@ class StreamResampler:
         """Resample one more chunk; returns (a view of) the output it produced."""
         started = time.perf_counter()
         piece = self._stream.resample_chunk(np.ascontiguousarray(chunk, dtype=np.float32), last=last)
-        view = self._out.append(piece)
+        view = self._out.append(piece) if self._out is not None else piece
         self.busy_seconds += time.perf_counter() - started
         return view
 
@@ -139,6 +141,8 @@ class StreamResampler:
 
     def finish(self) -> torch.Tensor:
         """Everything produced, as a 1-D CPU tensor (flushing first if needed)."""
+        if self._out is None:
+            raise ConfigurationError("this StreamResampler keeps nothing (keep=False); use what feed() returned")
         if not self._flushed:
             self.flush()
         return self._out.tensor()

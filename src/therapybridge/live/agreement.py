@@ -1,0 +1,87 @@
+"""LocalAgreement-2: commit the longest common prefix of two consecutive hypotheses of the same audio.
+
+Each decode of the rolling buffer yields a hypothesis for everything not yet committed. Words on which this
+decode and the previous one agree are committed: Whisper rarely changes its mind about audio it has heard twice
+with more context after it, and the words at the buffer's edge, where it does, stay partial. The idea is
+whisper_streaming's (Macháček et al., 2023); this is a fresh implementation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .events import LiveWord
+
+_TOKEN = re.compile(r"[\w']+")
+# A word of a new hypothesis that starts this long before the last committed word ended is audio already committed.
+OVERLAP_TOLERANCE = 0.1
+# Longest run of words a new hypothesis may repeat from the end of the committed text (Whisper restarting inside
+# the buffer says again the last words it was prompted with).
+MAX_REPEAT_WORDS = 5
+# The repeat check applies when the hypothesis starts this close to the last committed word.
+REPEAT_WINDOW = 1.0
+
+
+def normalise(text: str) -> str:
+    """A word as compared: lower case, punctuation dropped."""
+    return " ".join(_TOKEN.findall(text.lower()))
+
+
+@dataclass
+class LocalAgreement:
+    """The stability policy; ``update(hypothesis)`` returns (newly committed, still partial) words."""
+
+    committed_end: float = 0.0
+    _previous: list[LiveWord] = field(default_factory=list)
+    _tail: list[str] = field(default_factory=list)
+
+    def update(self, hypothesis: Sequence[LiveWord]) -> tuple[list[LiveWord], list[LiveWord]]:
+        fresh = self._new_part(hypothesis)
+        committed: list[LiveWord] = []
+        previous = self._previous
+        while fresh and previous and normalise(fresh[0].text) == normalise(previous[0].text):
+            committed.append(fresh.pop(0))
+            previous.pop(0)
+        self._previous = fresh
+        self._remember(committed)
+        return committed, list(fresh)
+
+    def flush(self, hypothesis: Sequence[LiveWord] | None = None) -> list[LiveWord]:
+        """Commit everything still open: ``hypothesis`` (a last decode) if given, else the previous one."""
+        words = self._new_part(hypothesis) if hypothesis is not None else list(self._previous)
+        self._previous = []
+        self._remember(words)
+        return words
+
+    def commit_through(self, time: float) -> list[LiveWord]:
+        """Commit the partial words that end by ``time`` (the buffer must be cut there and nothing agreed)."""
+        count = 0
+        while count < len(self._previous) and self._previous[count].end <= time:
+            count += 1
+        words, self._previous = self._previous[:count], self._previous[count:]
+        self._remember(words)
+        return words
+
+    @property
+    def partial(self) -> list[LiveWord]:
+        return list(self._previous)
+
+    def drop_before(self, time: float) -> None:
+        """Forget partial words that end before ``time`` (their audio left the buffer)."""
+        self._previous = [w for w in self._previous if w.end > time]
+
+    def _new_part(self, hypothesis: Sequence[LiveWord]) -> list[LiveWord]:
+        fresh = [w for w in hypothesis if w.start > self.committed_end - OVERLAP_TOLERANCE and normalise(w.text)]
+        if fresh and self._tail and abs(fresh[0].start - self.committed_end) < REPEAT_WINDOW:
+            for n in range(min(MAX_REPEAT_WORDS, len(self._tail), len(fresh)), 0, -1):
+                if self._tail[-n:] == [normalise(w.text) for w in fresh[:n]]:
+                    del fresh[:n]
+                    break
+        return fresh
+
+    def _remember(self, words: list[LiveWord]) -> None:
+        if words:
+            self.committed_end = max(self.committed_end, words[-1].end)
+            self._tail = (self._tail + [normalise(w.text) for w in words])[-MAX_REPEAT_WORDS:]

@@ -1,0 +1,84 @@
+"""``LiveOptions``: the one options object of the live stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+from ..errors import ConfigurationError
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """How a live session recognises and attributes speech.
+
+    Recognition re-decodes a rolling buffer every ``chunk_seconds`` of new audio; a word is committed when two
+    consecutive decodes agree on it (LocalAgreement-2), so committed words never change. The buffer is cut at the
+    end of a committed sentence once it holds more than ``trim_seconds``, and at the last committed word once it
+    holds more than ``max_buffer_seconds``, which bounds the work per decode. ``prompt_chars`` of committed text
+    that left the buffer prime the next decode.
+
+    Speakers: each run of committed words of one local speaker (segmentation-3.0 over the last
+    ``segmentation_seconds``) is embedded with CAM++ and given to an online clusterer: a new speaker opens when
+    the embedding's cosine to every centroid stays below ``new_speaker_similarity`` (and the run holds at least
+    ``min_new_speaker_seconds`` of speech); two centroids closer than ``merge_similarity`` merge (a relabel event).
+    """
+
+    model: str = "tiny.en"
+    device: str = "cpu"
+    language: str | None = None
+    speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    diarization: bool = True
+    chunk_seconds: float = 1.0
+    trim_seconds: float = 12.0
+    max_buffer_seconds: float = 20.0
+    prompt_chars: int = 200
+    beam_size: int = 1
+    cpu_threads: int = 2
+    allow_download: bool = False
+    # Hallucination guard, as offline: a decoded segment the model calls non-speech is dropped.
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+    segmentation_seconds: float = 10.0
+    new_speaker_similarity: float = 0.45
+    merge_similarity: float = 0.70
+    min_new_speaker_seconds: float = 1.0
+    stickiness: float = 0.05
+    reservoir_size: int = 64
+    max_clusters: int = 8
+
+    def __post_init__(self) -> None:
+        for name in ("speakers", "min_speakers", "max_speakers"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ConfigurationError(f"{name} must be at least 1, got {value}")
+        if self.speakers is not None and (self.min_speakers is not None or self.max_speakers is not None):
+            raise ConfigurationError("give either speakers or min_speakers/max_speakers, not both")
+        if self.min_speakers and self.max_speakers and self.min_speakers > self.max_speakers:
+            raise ConfigurationError("min_speakers must not exceed max_speakers")
+        if not 0.1 <= self.chunk_seconds <= 10.0:
+            raise ConfigurationError(f"chunk_seconds must be between 0.1 and 10, got {self.chunk_seconds}")
+        if not 2.0 <= self.trim_seconds <= self.max_buffer_seconds <= 30.0:
+            raise ConfigurationError("need 2 <= trim_seconds <= max_buffer_seconds <= 30 (Whisper's window)")
+        if self.beam_size < 1 or self.cpu_threads < 0:
+            raise ConfigurationError("beam_size must be at least 1 and cpu_threads not negative")
+
+    @property
+    def speaker_bounds(self) -> tuple[int, int]:
+        """(least, most) speakers the clusterer may keep."""
+        if self.speakers is not None:
+            return self.speakers, self.speakers
+        return self.min_speakers or 1, self.max_speakers or self.max_clusters
+
+    @classmethod
+    def from_dict(cls, data: "dict[str, Any] | LiveOptions | None") -> "LiveOptions":
+        if data is None:
+            return cls()
+        if isinstance(data, cls):
+            return data
+        unknown = sorted(set(data) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ConfigurationError(f"unknown live option(s): {', '.join(unknown)}")
+        return cls(**data)

@@ -1,0 +1,178 @@
+"""Streaming recognition: a rolling buffer re-decoded with faster-whisper, words committed by LocalAgreement-2."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..asr.local import is_non_speech
+from .agreement import LocalAgreement
+from .events import LiveWord
+from .options import LiveOptions
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..asr.base import TranscribeOptions
+
+logger = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+# When audio arrives faster than it is decoded (a replay faster than real time, or a slow machine), one step takes
+# up to this many seconds of new audio at once, so the session catches up instead of queueing decodes.
+CATCH_UP_SECONDS = 5.0
+# A buffer in which the last decode heard no new word keeps only its last KEEP_IDLE_SECONDS once it is longer
+# than IDLE_TRIM_SECONDS: silence is not decoded again and again, and speech just starting stays.
+IDLE_TRIM_SECONDS = 4.0
+KEEP_IDLE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one decode produced: newly committed words and the current partial tail."""
+
+    committed: tuple[LiveWord, ...]
+    partial: tuple[LiveWord, ...]
+
+
+class StreamingRecognizer:
+    """Holds at most ``max_buffer_seconds`` (+ one step) of audio; ``push`` audio, ``step`` when ``ready``."""
+
+    def __init__(self, whisper: Any, options: LiveOptions, guard: "TranscribeOptions") -> None:
+        self._whisper = whisper
+        self.options = options
+        self._guard = guard
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self.buffer_start = 0.0  # session time of the buffer's first sample
+        self._pending = 0  # samples pushed since the last decode
+        self._agreement = LocalAgreement()
+        self._segment_ends: list[float] = []
+        self._committed: list[LiveWord] = []  # committed words whose audio is still buffered
+        self._prompt: deque[str] = deque()
+        self._prompt_len = 0
+        self.language = options.language
+        self.decodes = 0
+
+    # -- audio -----------------------------------------------------------------------------------------------
+
+    @property
+    def buffer_end(self) -> float:
+        return self.buffer_start + len(self._buffer) / SAMPLE_RATE
+
+    def push(self, samples: np.ndarray) -> None:
+        self._buffer = np.concatenate([self._buffer, samples]) if len(self._buffer) else samples.copy()
+        self._pending += len(samples)
+
+    @property
+    def ready(self) -> bool:
+        return self._pending >= self.options.chunk_seconds * SAMPLE_RATE
+
+    def audio(self, start: float, end: float) -> tuple[np.ndarray, float]:
+        """Buffered audio between session times ``start`` and ``end`` (clipped to the buffer) and its start time."""
+        lo = max(0, int(round((start - self.buffer_start) * SAMPLE_RATE)))
+        hi = min(len(self._buffer), int(round((end - self.buffer_start) * SAMPLE_RATE)))
+        return self._buffer[lo:max(lo, hi)], self.buffer_start + lo / SAMPLE_RATE
+
+    # -- decoding --------------------------------------------------------------------------------------------
+
+    def step(self) -> StepResult:
+        """Decode the buffer once (the pending audio, up to ``CATCH_UP_SECONDS`` of it, is now heard)."""
+        self._pending = max(0, self._pending - int(CATCH_UP_SECONDS * SAMPLE_RATE))
+        hypothesis = self._decode()
+        committed, partial = self._agreement.update(hypothesis)
+        self._committed.extend(committed)
+        if not partial and not committed and not hypothesis:
+            self._trim_idle()
+        else:
+            committed += self._trim()
+        return StepResult(tuple(committed), tuple(self._agreement.partial))
+
+    def finish(self) -> tuple[LiveWord, ...]:
+        """A last decode of what is buffered; every word it gives after the committed ones is committed."""
+        self._pending = 0
+        hypothesis = self._decode() if len(self._buffer) >= SAMPLE_RATE // 4 else []
+        words = tuple(self._agreement.flush(hypothesis))
+        self._committed.extend(words)
+        return words
+
+    @property
+    def partial(self) -> tuple[LiveWord, ...]:
+        return tuple(self._agreement.partial)
+
+    def _decode(self) -> list[LiveWord]:
+        opts = self.options
+        self.decodes += 1
+        segments, info = self._whisper.transcribe(
+            self._buffer,
+            language=self.language,
+            beam_size=opts.beam_size,
+            word_timestamps=True,
+            initial_prompt=" ".join(self._prompt) or None,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            temperature=0.0,
+        )
+        words: list[LiveWord] = []
+        ends: list[float] = []
+        for segment in segments:
+            if is_non_speech(segment, self._guard) or not segment.words:
+                continue
+            for w in segment.words:
+                start = self.buffer_start + float(w.start)
+                end = max(start, self.buffer_start + float(w.end))
+                words.append(LiveWord(round(start, 3), round(end, 3), w.word.strip(), float(w.probability)))
+            ends.append(self.buffer_start + float(segment.words[-1].end))
+        if self.language is None and info.language and len(self._buffer) >= 3 * SAMPLE_RATE:
+            self.language = info.language  # detected once on enough audio, then kept: no per-decode detection
+        self._segment_ends = ends
+        return words
+
+    # -- keeping the buffer bounded --------------------------------------------------------------------------
+
+    def _buffer_seconds(self) -> float:
+        return len(self._buffer) / SAMPLE_RATE
+
+    def _trim(self) -> list[LiveWord]:
+        """Cut at the end of the last fully committed segment once the buffer is long; force it when too long."""
+        opts = self.options
+        seconds = self._buffer_seconds()
+        if seconds <= opts.trim_seconds:
+            return []
+        committed_end = self._agreement.committed_end
+        ends = [e for e in self._segment_ends[:-1] if self.buffer_start < e <= committed_end + 1e-3]
+        if ends:
+            self._cut(ends[-1])
+            return []
+        if seconds <= opts.max_buffer_seconds:
+            return []
+        # Nothing stable to cut at: commit what ends before the cut point, so that the buffer stays bounded.
+        cut = self.buffer_end - opts.trim_seconds
+        forced = self._agreement.commit_through(cut)
+        self._committed.extend(forced)
+        self._cut(max(cut, min(self._agreement.committed_end, self.buffer_end)))
+        return forced
+
+    def _trim_idle(self) -> None:
+        if self._buffer_seconds() > IDLE_TRIM_SECONDS:
+            self._cut(self.buffer_end - KEEP_IDLE_SECONDS)
+
+    def _cut(self, time: float) -> None:
+        drop = int(round((time - self.buffer_start) * SAMPLE_RATE))
+        if drop <= 0:
+            return
+        self._buffer = self._buffer[drop:].copy()
+        self.buffer_start += drop / SAMPLE_RATE
+        self._agreement.drop_before(self.buffer_start)
+        gone = [w for w in self._committed if w.end <= self.buffer_start + 1e-3]
+        self._committed = self._committed[len(gone):]
+        self._remember_prompt(gone)
+
+    def _remember_prompt(self, words: list[LiveWord]) -> None:
+        """Committed text that left the buffer primes later decodes (at most ``prompt_chars``, newest kept)."""
+        for w in words:
+            self._prompt.append(w.text)
+            self._prompt_len += len(w.text) + 1
+        while self._prompt and self._prompt_len > self.options.prompt_chars:
+            self._prompt_len -= len(self._prompt.popleft()) + 1

@@ -422,6 +422,9 @@ def _register_optional_commands() -> None:
     from .server.cli import register as register_server  # `serve`: FastAPI is imported only when it starts
 
     register_server(app)
+    from .live.cli import register as register_live  # `live`: models load only when a session starts
+
+    register_live(app)
     try:
         from .roles.cli import register
     except ImportError:  # the feature is not built into this install

@@ -191,7 +191,8 @@ def create_app(context: ServerContext) -> FastAPI:
     )
     def job_result(
         job_id: str,
-        format: Literal["json", "txt", "srt", "vtt", "rttm", "html", "analytics", "analytics-csv"] = Query("json"),
+        format: Literal["json", "txt", "srt", "vtt", "rttm", "html", "analytics", "analytics-csv", "live"] = Query(
+            "json", description="live: a live session's transcript as it was committed live (live sessions only)"),
         token_id: str = Depends(owner),
     ) -> Response:
         job = own_job(job_id, token_id)
@@ -227,6 +228,9 @@ def create_app(context: ServerContext) -> FastAPI:
     from .openai_compat import register_openai_routes
 
     register_openai_routes(app, context, owner)
+    from .live_routes import register_live_routes
+
+    register_live_routes(app, context)
     return app
 
 

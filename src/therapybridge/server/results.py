@@ -22,7 +22,10 @@ MEDIA_TYPES = {
     "html": "text/html; charset=utf-8",
     "analytics": "application/json",
     "analytics-csv": "text/csv; charset=utf-8",
+    "live": "application/json",
 }
+# A live session's transcript as it was committed live (``format=live``); only live sessions have one.
+LIVE_NAME = f"{STEM}.live.json"
 # Served names that are a second file of a format (``--format analytics`` writes ``.analytics.json`` and ``.csv``).
 SECOND_FILES = {"analytics-csv": ("analytics", "analytics.csv")}
 
@@ -40,6 +43,8 @@ def write_results(transcript: Transcript, directory: Path, formats: Sequence[str
 def result_text(directory: Path, format: str) -> str:
     """A result in ``format`` (a writer's format, or ``analytics-csv``): the file written for it, else rendered
     from the job's JSON transcript."""
+    if format == "live":
+        return (directory / LIVE_NAME).read_text(encoding="utf-8")
     name, extension = SECOND_FILES.get(format, (format, None))
     writer = writer_for(name)
     extension = extension or writer.extension

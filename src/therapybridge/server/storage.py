@@ -5,6 +5,7 @@
     <data_dir>/jobs.sqlite3        the job store (WAL)
     <data_dir>/uploads/<id><ext>   a job's recording, deleted when the job ends unless --keep-audio
     <data_dir>/results/<id>/       transcript.<ext> for each format, deleted after the retention period or on DELETE
+                                   (a live session's also transcript.live.json, the transcript as it was live)
 """
 
 from __future__ import annotations
@@ -77,6 +78,11 @@ class DataDir:
 
     def result_dir(self, job_id: str) -> Path:
         return self.results / job_id
+
+    def live_dir(self, job_id: str) -> Path:
+        """A live session's own results: the staging of a session without a final pass, or its live transcript
+        while the final pass waits (the worker copies it beside the final results)."""
+        return self.results / f".{job_id}.live"
 
     def save_upload(self, source: BinaryIO, target: Path, max_bytes: int) -> int:
         """Copy an upload to ``target`` (0600), at most ``max_bytes``; the size written."""

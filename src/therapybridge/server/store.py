@@ -220,6 +220,24 @@ class JobStore:
         assert job is not None
         return job
 
+    def add_finished_job(
+        self, *, token_id: str, options: JobOptions, filename: str, result_dir: str, duration: float | None,
+        started: float, job_id: str,
+    ) -> Job:
+        """A job that is done on arrival: a live session without a final pass, its results already in place."""
+        now = self.clock()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO jobs (id, token_id, kind, state, percent, options, filename, result_dir, duration,"
+                " attempts, completions, created, started, finished, updated)"
+                " VALUES (?, ?, ?, ?, 100, ?, ?, ?, ?, 1, 1, ?, ?, ?, ?)",
+                (job_id, token_id, KIND_JOB, DONE, json.dumps(options.to_dict()), filename, result_dir, duration,
+                 started, started, now, now),
+            )
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
     def get(self, job_id: str, *, token_id: str | None = None) -> Job | None:
         """The job, or None when there is none (or it is deleted, or belongs to another token)."""
         row = self._connect().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shutil
 import signal
 import sys
 import time
@@ -28,7 +29,7 @@ from ..pipeline import (
     AudioTranscriptionPipeline,
 )
 from .options import JobOptions, ServerOptions
-from .results import write_results
+from .results import LIVE_NAME, write_results
 from .storage import DataDir, public_message, remove_paths
 from .store import Job, JobStore
 
@@ -116,20 +117,21 @@ class Worker:
             pipeline = self.pipeline_for(opts)
             pipeline.report = lambda stage: self.store.progress(job.id, lease, stage, STAGE_PERCENT.get(stage, 0.0))
             try:
-                transcript = pipeline.process(
-                    source, num_speakers=opts.num_speakers, min_speakers=opts.min_speakers,
-                    max_speakers=opts.max_speakers,
-                )
+                transcript = self._transcribe(pipeline, job, source, staging)
             finally:
                 pipeline.report = None
             self.store.progress(job.id, lease, STAGE_WRITING, STAGE_PERCENT[STAGE_WRITING])
             transcript = transcript.with_changes(audio=dataclasses.replace(transcript.audio, path=job.filename))
             write_results(transcript, staging, opts.formats)
+            live = self.data.live_dir(job.id)
+            if (live / LIVE_NAME).is_file():  # a live session's final pass: its live transcript goes with it
+                shutil.copyfile(live / LIVE_NAME, staging / LIVE_NAME)
             remove_paths([final])  # a crashed earlier attempt may have placed its (identical) results already
             os.replace(staging, final)
             completed = self.store.finish(job.id, lease)
             if not completed:  # deleted meanwhile (or re-leased): its results must not stay
                 remove_paths([final])
+            remove_paths([live])
         except TherapyBridgeError as exc:
             completed = self.store.finish(job.id, lease, error=failure_line(job.filename, exc, source))
         except Exception as exc:  # noqa: BLE001 - one bad job must not stop the worker
@@ -143,6 +145,17 @@ class Worker:
                 remove_paths([source])
                 self.store.release_audio(job.id)
         return completed
+
+    def _transcribe(self, pipeline: ReportingPipeline, job: Job, source: str, staging: Path) -> Any:
+        opts = job.options
+        hints = {"num_speakers": opts.num_speakers, "min_speakers": opts.min_speakers,
+                 "max_speakers": opts.max_speakers}
+        if (self.data.live_dir(job.id) / LIVE_NAME).is_file():  # a live session: the live core's final pass
+            from ..live import final_pass
+
+            transcript, _ = final_pass(pipeline, source, staging, (), stem=job.filename, **hints)
+            return transcript
+        return pipeline.process(source, **hints)
 
 
 def failure_line(filename: str, exc: BaseException, source: str = "") -> str:

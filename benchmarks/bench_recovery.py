@@ -40,16 +40,24 @@ LONG_UTTERANCE = 3.0
 
 def _real_cases() -> list[dict[str, Any]]:
     from tests.references import SAMPLE_STM, SAMPLE_WAV
-    from therapybridge.evaluation import read_stm
+    from therapybridge.evaluation import read_rttm, read_stm
 
     cases = [{"id": "sample (real call, 30 s)", "group": "real", "audio": SAMPLE_WAV,
               "utterances": read_stm(SAMPLE_STM)}]
-    for name, audio, text in (("AMI ES2004a minute (4 speakers)", "ami_ES2004a_750-810s.wav", "ami_ES2004a_750-810s.txt"),
-                              ("LibriVox reading (1 speaker)", "librivox_gettysburg_johngreenman.mp3",
-                               "librivox_gettysburg_johngreenman.txt")):
-        if (SHARED_DATA / audio).exists():
-            cases.append({"id": name, "group": "real", "audio": SHARED_DATA / audio,
-                          "text": (SHARED_DATA / text).read_text(encoding="utf-8")})
+    ami = "ami_ES2004a_750-810s"
+    if (SHARED_DATA / f"{ami}.wav").exists():
+        # Its words are per speaker and not in time order: scored by cpWER against the per-speaker words, with
+        # every recognised word given the speaker of the reference turn it overlaps most (the same for ours and
+        # bare), so the figure is the recogniser's and not a diarizer's.
+        speakers = dict(line.split(":", 1) for line in (SHARED_DATA / f"{ami}.spk.txt").read_text(encoding="utf-8")
+                        .splitlines() if ":" in line)
+        cases.append({"id": "AMI ES2004a minute (4 speakers)", "group": "real", "audio": SHARED_DATA / f"{ami}.wav",
+                      "per_speaker": {name.split(" ")[0]: text for name, text in speakers.items()},
+                      "turns": read_rttm(SHARED_DATA / f"{ami}.amisetup_only_words.rttm")})
+    libri = "librivox_gettysburg_johngreenman"
+    if (SHARED_DATA / f"{libri}.mp3").exists():
+        cases.append({"id": "LibriVox reading (1 speaker)", "group": "real", "audio": SHARED_DATA / f"{libri}.mp3",
+                      "text": (SHARED_DATA / f"{libri}.txt").read_text(encoding="utf-8")})
     return cases
 
 
@@ -65,12 +73,41 @@ def _corpus_case(spec) -> dict[str, Any] | None:
             "minutes": round(built.duration / 60, 1)}
 
 
+def _cp_score(case: dict[str, Any], words: list[tuple[float, float, str]]):
+    """cpWER's errors as substitutions, deletions and insertions: meeteval's speaker assignment, then each reference
+    speaker's words against its hypothesis speaker's (words of a hypothesis speaker left over are insertions)."""
+    from therapybridge.evaluation import cp_word_error_rate, normalize, token_error_rate
+    from therapybridge.evaluation.words import WordErrorScore
+
+    hypothesis: dict[str, str] = {}
+    for start, end, text in words:
+        speaker = max(case["turns"], key=lambda t: min(end, t.end) - max(start, t.start)).speaker
+        hypothesis[speaker] = f"{hypothesis.get(speaker, '')} {text}"
+    cp = cp_word_error_rate(case["per_speaker"], hypothesis)
+    counts = [0, 0, 0, 0, 0]
+    for ref_speaker, text in case["per_speaker"].items():
+        hyp_speaker = cp.assignment.get(ref_speaker)
+        part = token_error_rate(normalize(text).split(), normalize(hypothesis.get(hyp_speaker, "")).split()
+                                if hyp_speaker else [])
+        for k, v in enumerate((part.substitutions, part.deletions, part.insertions, part.hits, part.hypothesis_words)):
+            counts[k] += v
+    extra = sum(len(normalize(text).split()) for speaker, text in hypothesis.items()
+                if speaker not in cp.assignment.values())
+    substitutions, deletions, insertions, hits, hyp_words = counts
+    assert substitutions + deletions + insertions + extra == cp.errors, "cpWER's errors split differently"
+    return WordErrorScore(cp.cpwer, substitutions, deletions, insertions + extra, hits, cp.reference_words,
+                          hyp_words + extra)
+
+
 def _score(case: dict[str, Any], words: list[tuple[float, float, str]], markers: list[tuple[float, float]]) -> dict:
     from therapybridge.evaluation import word_error_rate
 
     utterances = case.get("utterances")
-    reference = case["text"] if utterances is None else " ".join(u.text for u in utterances)
-    score = word_error_rate(reference, " ".join(w for _, _, w in words))
+    if "per_speaker" in case:
+        score = _cp_score(case, words)
+    else:
+        reference = case["text"] if utterances is None else " ".join(u.text for u in utterances)
+        score = word_error_rate(reference, " ".join(w for _, _, w in words))
     row = {"ref_words": score.reference_words, "substitutions": score.substitutions, "deletions": score.deletions,
            "insertions": score.insertions, "wer": score.wer, "markers": len(markers)}
     if utterances is not None:
@@ -107,11 +144,10 @@ class _Ours:
     def prepare(self, path: Path):
         from therapybridge.asr._signal import mono_16k
         from therapybridge.audio import preprocess
-        from therapybridge.pipeline import _to_numpy
 
         audio = preprocess(str(path), self.config.audio)
-        samples = mono_16k(_to_numpy(audio.waveform), audio.sample_rate)
-        diarizer = self.pipeline._get_diarizer()
+        samples = mono_16k(audio.numpy(), audio.sample_rate)
+        diarizer = self.pipeline.models.diarizer()
         turns = diarizer.diarize(audio.waveform, audio.sample_rate, self.config.diarization).turns
         return audio, samples, turns
 
@@ -131,13 +167,12 @@ class _Ours:
     def both(self, model: str, audio, samples, turns) -> tuple[dict, dict, dict]:
         """Words and markers (original clock) without and with recovery, and the timings."""
         from therapybridge.asr.recovery import merge_segments
-        from therapybridge.pipeline import restore_segment_times
 
         asr, recognition_s = self.recognise(model, samples)
         result, recovery_s = self.recover(model, samples, asr, turns)
 
         def words(segments) -> list[tuple[float, float, str]]:
-            return [(w.start, w.end, w.word) for s in restore_segment_times(segments, audio.time_map) for w in s.words]
+            return [(w.start, w.end, w.word) for s in audio.time_map.map_segments(segments) for w in s.words]
 
         without = {"words": words(asr.segments), "markers": []}
         with_recovery = {
@@ -161,19 +196,38 @@ def _bare(models: dict[str, Any], model: str, path: Path) -> list[tuple[float, f
     return [(w.start, w.end, w.word) for s in segments for w in (s.words or [])]
 
 
-def accuracy(ours: "_Ours", bare_models: dict[str, Any], case: dict[str, Any], model_names: list[str]) -> dict:
+def accuracy(ours: "_Ours", bare_models: dict[str, Any], case: dict[str, Any], model_names: list[str],
+             bare_cache: "_BareCache") -> dict:
     audio, samples, turns = ours.prepare(case["audio"])
     row: dict[str, Any] = {"id": case["id"], "group": case["group"], "minutes": case.get("minutes")}
     for model in model_names:
         without, with_recovery, timing = ours.both(model, audio, samples, turns)
+        bare = bare_cache.get(model, case["id"], lambda: _bare(bare_models, model, case["audio"]))
         row[model] = {
             "ours": _score(case, with_recovery["words"], with_recovery["markers"]),
             "ours_no_recovery": _score(case, without["words"], []),
-            "bare": _score(case, _bare(bare_models, model, case["audio"]), []),
+            "bare": _score(case, bare, []),
             "recovery": timing,
         }
     print(json.dumps(row, default=float), flush=True)
     return row
+
+
+class _BareCache:
+    """Bare faster-whisper's words per (model, file), kept in a JSON file between runs when one is given: they do
+    not depend on this project's code, so a rerun after a change to ours need not decode them again."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.words: dict[str, list] = json.loads(path.read_text()) if path and path.exists() else {}
+
+    def get(self, model: str, file_id: str, compute) -> list[tuple[float, float, str]]:
+        key = f"{model}|{file_id}"
+        if key not in self.words:
+            self.words[key] = [list(w) for w in compute()]
+            if self.path:
+                self.path.write_text(json.dumps(self.words))
+        return [tuple(w) for w in self.words[key]]
 
 
 def pooled(rows: list[dict[str, Any]], model: str, who: str) -> dict[str, float]:
@@ -307,13 +361,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timing-runs", type=int, default=3)
     parser.add_argument("--timing-first", action="store_true", help="measure the time before the accuracy")
     parser.add_argument("--resume", type=Path, help="stdout of an earlier run: its files are not run again")
+    parser.add_argument("--bare-cache", type=Path, help="JSON file keeping bare faster-whisper's words between runs")
+    parser.add_argument("--bare-only", action="store_true", help="only fill --bare-cache (no tables written)")
     args = parser.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
     done = [json.loads(line) for line in args.resume.read_text().splitlines() if line.startswith('{"id"')] \
         if args.resume else []
     result: dict[str, Any] = {"machine": machine(), "models": models, "rows": done, "not_built": []}
     specs = [session(i) for i in args.sessions] if args.sessions else sorted(split("eval"), key=lambda s: s.minutes)
-    ours, bare_models = _Ours(), {}
+    ours, bare_models, bare_cache = _Ours(), {}, _BareCache(args.bare_cache)
+    if args.bare_only:
+        for item in [*_real_cases(), *specs]:
+            case = item if isinstance(item, dict) else _corpus_case(item)
+            for model in models if case is not None else ():
+                bare_cache.get(model, case["id"], lambda: _bare(bare_models, model, case["audio"]))
+                print(json.dumps({"bare": case["id"], "model": model}), flush=True)
+        return 0
     # The longest session last, after the timing: the tables fill up as the files are done.
     plan: list[Any] = [*_real_cases(), *specs[:-1], "timing", specs[-1]] if specs else [*_real_cases(), "timing"]
     if args.timing_first:
@@ -330,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
             if case is None:
                 result["not_built"].append(item.id)
                 continue
-            result["rows"].append(accuracy(ours, bare_models, case, models))
+            result["rows"].append(accuracy(ours, bare_models, case, models, bare_cache))
         _write(result, models)
     return 0
 

@@ -209,12 +209,12 @@ def test_prefetch_priority_is_lowered_for_its_own_thread_only():
     import os
     import threading
 
-    from therapybridge.pipeline import _run_at_idle_priority
+    from therapybridge.pipeline.prefetch import run_at_idle_priority
 
     seen: dict[str, int] = {}
 
     def prefetcher() -> None:
-        _run_at_idle_priority()
+        run_at_idle_priority()
         seen["prefetch"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
 
     before = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())

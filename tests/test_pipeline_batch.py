@@ -33,7 +33,7 @@ def batch(tmp_path):
         return ASRResult(segments=(), language="en"), ()
 
     pipeline._recognise = recognise
-    pipeline._warm_load = lambda enable_diarization: None
+    pipeline.models.warm = lambda enable_diarization: None
     files = []
     for index in range(4):
         files.append(tmp_path / f"session-{index}.wav")

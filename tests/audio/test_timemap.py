@@ -9,6 +9,7 @@ import pytest
 
 from therapybridge import errors
 from therapybridge.audio import TimeMap
+from therapybridge.types import Segment, SpeakerTurn, Word
 
 # Kept: 1–4 s and 64–70 s of a 100 s recording → trimmed clock 0–3 s and 3–9 s.
 MAP = TimeMap(((1.0, 4.0), (64.0, 70.0)), 100.0)
@@ -61,3 +62,20 @@ def test_bad_spans_are_rejected():
         TimeMap.from_dict({"spans": []})
     with pytest.raises(errors.ConfigurationError):
         MAP.map_intervals([1.0, 2.0], [1.5])
+
+
+def test_segments_and_their_words_come_back_on_the_original_clock():
+    # 2 s kept, 3 s removed, then 2 s kept: trimmed 1.5-2.5 straddles the cut.
+    time_map = TimeMap(((0.0, 2.0), (5.0, 7.0)), 7.0)
+    words = (Word(0.2, 0.6, "before", 0.9), Word(1.8, 2.4, "across", 0.9), Word(2.6, 3.0, "after", 0.9))
+    (segment,) = time_map.map_segments([Segment(0.0, 3.0, "before across after", words, "SPEAKER_00")])
+    # "across" has its midpoint (2.1 s) after the cut: it moves whole, by 3 s, and keeps its length.
+    assert [(round(w.start, 6), round(w.end, 6)) for w in segment.words] == [(0.2, 0.6), (4.8, 5.4), (5.6, 6.0)]
+    assert (segment.start, segment.end) == (0.0, 6.0)
+    assert segment.speaker == "SPEAKER_00" and segment.text == "before across after"
+
+
+def test_a_turn_across_a_removed_pause_is_split_there():
+    time_map = TimeMap(((0.0, 2.0), (5.0, 7.0)), 7.0)
+    turns = time_map.map_turns([SpeakerTurn(1.0, 3.0, "A"), SpeakerTurn(3.5, 4.0, "B")])
+    assert [(t.start, t.end, t.speaker) for t in turns] == [(1.0, 2.0, "A"), (5.0, 6.0, "A"), (6.5, 7.0, "B")]

@@ -85,7 +85,7 @@ def test_allow_download_reaches_the_pyannote_backend_from_the_pipeline(stand_in)
     from therapybridge import AudioTranscriptionPipeline
 
     pipeline = AudioTranscriptionPipeline(device="cpu", diarizer="pyannote", asr__allow_download=True)
-    pipeline._get_diarizer()
+    pipeline.models.diarizer()
     assert stand_in == [("pyannote/speaker-diarization-3.1", None)]
 
 

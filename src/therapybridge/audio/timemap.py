@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigurationError
+from ..types import Segment, SpeakerTurn, Word
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,46 @@ class TimeMap:
         """Original-clock ``(start, end)`` of an interval (a word, a segment, a speaker turn) on the trimmed clock."""
         mapped_start, mapped_end = self.map_intervals(np.array([start]), np.array([end]))
         return float(mapped_start[0]), float(mapped_end[0])
+
+    def map_segments(self, segments: Sequence[Segment]) -> tuple[Segment, ...]:
+        """Recognised segments and their words on the original clock (each word by its midpoint's span); a segment
+        grows to cover its mapped words, so it never ends before the last of them."""
+        timed = [w for s in segments for w in s.words if w.start is not None and w.end is not None]
+        mapped: dict[int, tuple[float, float]] = {}
+        if timed:
+            starts, ends = self.map_intervals([w.start for w in timed], [w.end for w in timed])
+            mapped = {id(w): (float(s), float(e)) for w, s, e in zip(timed, starts, ends)}
+        restored = []
+        for segment in segments:
+            words = tuple(
+                Word(*mapped[id(w)], w.word, w.probability, w.speaker) if id(w) in mapped else w for w in segment.words
+            )
+            start, end = self.map_interval(segment.start, segment.end)
+            word_times = [(w.start, w.end) for w in words if w.start is not None]
+            if word_times:
+                start, end = min(start, word_times[0][0]), max(end, word_times[-1][1])
+            restored.append(Segment(start, end, segment.text, words, segment.speaker))
+        return tuple(restored)
+
+    def map_turns(self, turns: Sequence[SpeakerTurn]) -> tuple[SpeakerTurn, ...]:
+        """Speaker turns on the original clock; a turn that spans a removed pause is split there, since a speaker
+        turn (unlike a word) may be long enough to cross one."""
+        if not self.kept_spans:
+            return tuple(turns)
+        lengths = np.array([end - start for start, end in self.kept_spans], dtype=np.float64)
+        restored: list[SpeakerTurn] = []
+        for turn in turns:
+            first = max(int(np.searchsorted(self._trimmed_starts, turn.start, side="right")) - 1, 0)
+            for index in range(first, len(self.kept_spans)):
+                chunk_start = self._trimmed_starts[index]
+                if chunk_start >= turn.end:
+                    break
+                lo, hi = max(turn.start, chunk_start), min(turn.end, chunk_start + lengths[index])
+                if hi - lo <= 1e-6:
+                    continue
+                offset = self._offsets[index]
+                restored.append(SpeakerTurn(float(lo + offset), float(hi + offset), turn.speaker))
+        return tuple(restored)
 
     # ------------------------------------------------------------ serialisation
 

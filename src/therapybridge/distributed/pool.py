@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import redaction
 from ..errors import ConfigurationError, ProcessingError, TherapyBridgeError
-from ..pipeline import DEFAULT_FORMATS, AudioTranscriptionPipeline, BatchItem, _check_input
+from ..pipeline import DEFAULT_FORMATS, AudioTranscriptionPipeline, BatchItem, check_input
 from .options import RayOptions
 from .report import ClusterReport, FileRecord
 from .transport import FileRequest, describe
@@ -95,7 +95,7 @@ class RayArchive:
                     yield BatchItem(source=path, skipped=True)
                     continue
                 try:
-                    _check_input(path)
+                    check_input(path)
                     todo.append(describe(len(todo), path))
                 except TherapyBridgeError as exc:
                     yield BatchItem(source=path, error=exc)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..pipeline import _file_sha256 as file_sha256
+from ..pipeline import file_sha256
 
 
 @dataclass(frozen=True)

@@ -79,9 +79,7 @@ class TranscriptionWorker:
         )
 
     def _run(self, path: str, formats: tuple[str, ...]) -> Any:
-        pipeline = self.pipeline
-        prepared = pipeline._prepare(path, pipeline.config)
-        return pipeline._finish(prepared, pipeline.config, None, formats)
+        return self.pipeline.process_item(path, formats=formats)
 
 
 def _portable(error: TherapyBridgeError | None, path: str, source: str) -> TherapyBridgeError | None:

@@ -1,39 +1,37 @@
 """``AudioTranscriptionPipeline``: audio in, a speaker-attributed transcript out.
 
 The pipeline depends only on the stage packages' public interfaces. Models are loaded once per pipeline and
-reused across files; every stage and sub-step is timed by a ``PerformanceLogger``.
+reused across files (``models.py``); a batch prepares the next file while the current one runs (``prefetch.py``);
+provenance and ``--skip-existing`` live in ``provenance.py``. Every stage and sub-step is timed by a
+``PerformanceLogger``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
-import os
-import queue
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from . import __version__, redaction
-from .align import align_transcript
-from .asr import load_transcriber
-from .audio import PreparedAudio, TimeMap, decode_audio, preprocess
-from .config import PipelineConfig
-from .device import resolve_device
-from .diarization import diarize_channels, load_diarizer
-from .diarization.base import DiarizationOptions, DiarizationResult, Diarizer
-from .errors import ConfigurationError, EmptyAudioError, NoAudioFilesError, InputNotFoundError, ProcessingError, TherapyBridgeError
-from .perf import PerformanceLogger, write_reports
-from .types import SCHEMA_VERSION, AudioInfo, Segment, SpeakerInfo, SpeakerTurn, Transcript, UnrecognisedSpeech, Word
-from .writers import get_writer, write_outputs
+from .. import redaction
+from ..align import align_transcript
+from ..audio import PreparedAudio, decode_audio, preprocess
+from ..config import PipelineConfig
+from ..device import resolve_device
+from ..diarization import diarize_channels
+from ..diarization.base import DiarizationResult
+from ..errors import ConfigurationError, ProcessingError, TherapyBridgeError
+from ..perf import PerformanceLogger, write_reports
+from ..types import AudioInfo, Segment, SpeakerInfo, SpeakerTurn, Transcript, UnrecognisedSpeech
+from ..writers import write_outputs
+from .inputs import check_input
+from .models import PipelineModels
+from .prefetch import Prefetcher
+from .provenance import build_provenance, file_sha256, is_up_to_date
 
 logger = logging.getLogger(__name__)
 
@@ -43,11 +41,7 @@ STAGE_DIARIZATION = "Speaker Diarization"
 STAGE_ALIGNMENT = "Speaker Alignment"
 STAGE_WRITING = "Writing Outputs"
 
-AUDIO_EXTENSIONS = frozenset(
-    ".wav .mp3 .m4a .mp4 .aac .flac .ogg .oga .opus .webm .wma .aiff .aif .amr .mka .mkv .mov .3gp .caf".split()
-)
 DEFAULT_FORMATS = ("json", "txt", "srt", "vtt")
-_PREFETCH_POLL_S = 0.1  # how often a prefetch blocked on the full queue looks whether the consumer went away
 
 
 @dataclass(frozen=True)
@@ -74,8 +68,6 @@ class _Prepared:
     perf: PerformanceLogger
     audio: PreparedAudio | None = None
     error: BaseException | None = None
-    input_sha256: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class AudioTranscriptionPipeline:
@@ -104,61 +96,14 @@ class AudioTranscriptionPipeline:
             changes["device"] = device
         self.config = config.replace(**changes) if changes else config
         self.device = resolve_device(self.config.device)
-        self._transcriber = None
-        self._diarizer: Diarizer | None = None
-        self._asr_lock = threading.Lock()
-        self._diarizer_lock = threading.Lock()
-        self._background_load_s: dict[str, float] = {}
-        self._reported_loads: set[str] = set()
+        self.models = PipelineModels(self.config, self.device)
 
-    # ------------------------------------------------------------------ loading
     def load(self, *, profiler: Any = None) -> "AudioTranscriptionPipeline":
         """Load the recognition model and, if diarization is on, the diarization models (idempotent)."""
-        self._get_transcriber(profiler)
+        self.models.transcriber(profiler)
         if self.config.enable_diarization:
-            self._get_diarizer(profiler)
+            self.models.diarizer(profiler)
         return self
-
-    def _get_transcriber(self, profiler: Any = None, *, background: bool = False):
-        with _subprocess(profiler, "model_loading", model=self.config.asr.model, backend=self.config.backend) as span:
-            with self._asr_lock:
-                if self._transcriber is None:
-                    self._transcriber = load_transcriber(
-                        self.config.backend, self.config.asr, self.device, allow_remote=self.config.allow_remote
-                    )
-                self._load_timed("asr", self._transcriber.load, background)
-            if not background:
-                _note_background_load(span, self._background_load_s.pop("asr", None))
-        return self._transcriber
-
-    def _get_diarizer(self, profiler: Any = None, *, background: bool = False) -> Diarizer:
-        with _subprocess(profiler, "model_loading", engine=self.config.diarizer) as span:
-            with self._diarizer_lock:
-                if self._diarizer is None:
-                    self._diarizer = load_diarizer(
-                        self.config.diarizer, self.device, allow_download=self.config.asr.allow_download
-                    )
-                self._load_timed("diarization", self._diarizer.load, background)
-            if not background:
-                _note_background_load(span, self._background_load_s.pop("diarization", None))
-        return self._diarizer
-
-    def _load_timed(self, key: str, load: Callable[[], None], background: bool) -> None:
-        """Run ``load``; when it runs on the background loader, remember how long it took for the report."""
-        started = time.perf_counter()
-        load()
-        if background and key not in self._reported_loads:
-            self._reported_loads.add(key)
-            self._background_load_s[key] = time.perf_counter() - started
-
-    def _warm_load(self, enable_diarization: bool) -> None:
-        """Load models in the background while the first input decodes; failures resurface in the stage."""
-        try:
-            self._get_transcriber(background=True)
-            if enable_diarization:
-                self._get_diarizer(background=True)
-        except Exception:  # noqa: BLE001 - reported by the stage that needs the model
-            logger.debug("background model loading failed", exc_info=True)
 
     # ------------------------------------------------------------------ single file
     def process(
@@ -173,9 +118,10 @@ class AudioTranscriptionPipeline:
         formats: Sequence[str] = DEFAULT_FORMATS,
     ) -> Transcript:
         """Transcribe one recording; write ``formats`` into ``output_dir`` when it is given."""
-        config = self._config_for_call(enable_diarization, num_speakers, min_speakers, max_speakers)
-        prepared = self._prepare(str(source), config)
-        item = self._finish(prepared, config, output_dir, formats)
+        item = self.process_item(
+            source, output_dir=output_dir, formats=formats, enable_diarization=enable_diarization,
+            num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers,
+        )
         if item.error is not None:
             raise item.error
         assert item.transcript is not None
@@ -183,6 +129,19 @@ class AudioTranscriptionPipeline:
 
     def __call__(self, source: str | Path, **kwargs: Any) -> Transcript:
         return self.process(source, **kwargs)
+
+    def process_item(
+        self,
+        source: str | Path,
+        *,
+        output_dir: str | Path | None = None,
+        formats: Sequence[str] = DEFAULT_FORMATS,
+        **call_options: Any,
+    ) -> BatchItem:
+        """Like :meth:`process`, but a failure comes back in the ``BatchItem`` instead of being raised (what the
+        service's and the Ray cluster's workers use)."""
+        config = self._config_for_call(**call_options)
+        return self._finish(self._prepare(str(source), config), config, output_dir, formats)
 
     # ------------------------------------------------------------------ batches
     def process_many(
@@ -207,54 +166,27 @@ class AudioTranscriptionPipeline:
                 redaction.protect(path)
         todo: list[str] = []
         for path in paths:
-            if skip_existing and output_dir is not None and self._is_up_to_date(path, output_dir, formats, config):
+            if skip_existing and output_dir is not None and is_up_to_date(path, output_dir, formats, config):
                 yield BatchItem(source=path, skipped=True)
             else:
                 todo.append(path)
         if not todo:
             return
-        loader = threading.Thread(target=self._warm_load, args=(config.enable_diarization,), daemon=True)
+        loader = threading.Thread(target=self.models.warm, args=(config.enable_diarization,), daemon=True)
         loader.start()
-        ahead: "queue.Queue[_Prepared]" = queue.Queue(maxsize=1)
-        stop = threading.Event()
-        producer = threading.Thread(
-            target=self._prefetch, args=(todo, config, ahead, stop), name="therapybridge-prefetch", daemon=True
-        )
-        producer.start()
         try:
-            for index, path in enumerate(todo):
-                if on_start is not None:
-                    on_start(path, index, len(todo))
-                yield self._finish(ahead.get(), config, output_dir, formats)
-            producer.join()
+            with Prefetcher(
+                todo, lambda path: self._prepare(path, config), _discard, idle_after_first=self.device.type == "cpu"
+            ) as ahead:
+                for index, path in enumerate(todo):
+                    if on_start is not None:
+                        on_start(path, index, len(todo))
+                    yield self._finish(ahead.take(), config, output_dir, formats)
         finally:
-            stop.set()
-            _discard_queued(ahead)  # the producer drains too, after its last put: nothing stays behind
             # A model half-loaded in native code when the interpreter exits aborts the process: let it finish.
             loader.join()
 
-    def _prefetch(
-        self, paths: list[str], config: PipelineConfig, ahead: "queue.Queue[_Prepared]", stop: threading.Event
-    ) -> None:
-        """Preprocess ``paths`` one ahead of the consumer until done or ``stop`` is set (the caller went away)."""
-        for index, path in enumerate(paths):
-            if stop.is_set():
-                break
-            if index == 1 and self.device.type == "cpu":
-                _run_at_idle_priority()  # from now on a file is being recognised: take only what it leaves idle
-            prepared: _Prepared | None = self._prepare(path, config)
-            while prepared is not None and not stop.is_set():
-                try:
-                    ahead.put(prepared, timeout=_PREFETCH_POLL_S)
-                    prepared = None
-                except queue.Full:
-                    continue
-            if prepared is not None:
-                _discard(prepared)
-        if stop.is_set():
-            _discard_queued(ahead)
-
-    # ------------------------------------------------------------------ stages
+    # ------------------------------------------------------------------ one input, start to end
     def _config_for_call(
         self,
         enable_diarization: bool | None = None,
@@ -267,8 +199,8 @@ class AudioTranscriptionPipeline:
             changes["enable_diarization"] = enable_diarization
         hints = {"num_speakers": num_speakers, "min_speakers": min_speakers, "max_speakers": max_speakers}
         if any(v is not None for v in hints.values()):
-            changes["diarization"] = DiarizationOptions(
-                **{**_asdict(self.config.diarization), **{k: v for k, v in hints.items() if v is not None}}
+            changes["diarization"] = dataclasses.replace(
+                self.config.diarization, **{k: v for k, v in hints.items() if v is not None}
             )
         return self.config.replace(**changes) if changes else self.config
 
@@ -295,7 +227,7 @@ class AudioTranscriptionPipeline:
         perf.start_pipeline()
         prepared = _Prepared(source=source, perf=perf)
         try:
-            _check_input(source)
+            check_input(source)
             with perf.stage(STAGE_PREPROCESS):
                 prepared.audio = preprocess(source, config.audio, device=self.device, profiler=perf)
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer thread, re-raised there
@@ -304,11 +236,7 @@ class AudioTranscriptionPipeline:
         return prepared
 
     def _finish(
-        self,
-        prepared: _Prepared,
-        config: PipelineConfig,
-        output_dir: str | Path | None,
-        formats: Sequence[str],
+        self, prepared: _Prepared, config: PipelineConfig, output_dir: str | Path | None, formats: Sequence[str]
     ) -> BatchItem:
         perf = prepared.perf
         perf.end_wait()
@@ -316,20 +244,17 @@ class AudioTranscriptionPipeline:
             if prepared.error is not None:
                 raise prepared.error
             assert prepared.audio is not None
-            transcript = self._recognise_and_attribute(prepared.audio, config, perf, prepared.source)
-            transcript = self._with_analytics(transcript, config, perf)
-            if config.perf.redact_paths:
-                transcript = transcript.with_changes(
-                    audio=dataclasses.replace(transcript.audio, path=redaction.redact_name(prepared.source))
-                )
+            transcript = self._transcript(prepared.audio, config, perf, prepared.source)
             outputs: tuple[Path, ...] = ()
             if output_dir is not None:
                 with perf.stage(STAGE_WRITING):
                     with perf.subprocess("write_transcripts", formats=",".join(formats)):
-                        transcript = self._with_metrics(transcript, perf)
+                        # The metrics of what came before the writing: the files and the result say the same.
+                        transcript = transcript.with_changes(performance_metrics=perf.snapshot().metrics())
                         transcript, outputs = self.write_transcripts(transcript, prepared.source, output_dir, formats)
             session = perf.end_pipeline()
-            transcript = self._with_metrics(transcript, perf)
+            if output_dir is None:
+                transcript = transcript.with_changes(performance_metrics=session.metrics())
             outputs += self._write_perf_reports(session, config, output_dir, prepared.source)
             return BatchItem(source=prepared.source, transcript=transcript, outputs=outputs, performance=session)
         except TherapyBridgeError as exc:
@@ -348,6 +273,17 @@ class AudioTranscriptionPipeline:
             error.__cause__ = exc
             return BatchItem(source=prepared.source, error=error)
 
+    def _transcript(self, audio: PreparedAudio, config: PipelineConfig, perf: PerformanceLogger, source: str) -> Transcript:
+        """Recognition, diarization, gap recovery, alignment and roles, then analytics: the finished transcript."""
+        transcript = self._recognise_and_attribute(audio, config, perf, source)
+        transcript = self._with_analytics(transcript, config, perf)
+        if config.perf.redact_paths:
+            transcript = transcript.with_changes(
+                audio=dataclasses.replace(transcript.audio, path=redaction.redact_name(source))
+            )
+        return transcript
+
+    # ------------------------------------------------------------------ stages
     def _recognise_and_attribute(
         self, audio: PreparedAudio, config: PipelineConfig, perf: PerformanceLogger, source: str
     ) -> Transcript:
@@ -379,10 +315,17 @@ class AudioTranscriptionPipeline:
             language=asr.language,
             segments=aligned,
             speakers=speakers,
-            provenance=self._provenance(config, asr.model, asr.model_sha256, diarization),
+            provenance=build_provenance(config, self.device.type, asr.model, asr.model_sha256, diarization),
             turns=tuple(sorted(turns, key=lambda t: (t.start, t.end))),  # the diarizer's own, overlaps kept
             unrecognised=unrecognised,
         )
+
+    def _recognise(self, audio: PreparedAudio, perf: PerformanceLogger) -> tuple[Any, tuple[Segment, ...]]:
+        with perf.stage(STAGE_ASR):
+            transcriber = self.models.transcriber(perf)
+            asr = transcriber.transcribe(audio.numpy(), audio.sample_rate, profiler=perf)
+            with perf.subprocess("restore_timestamps", segments=len(asr.segments)):
+                return asr, audio.time_map.map_segments(asr.segments)
 
     def _recover_gaps(
         self, audio: PreparedAudio, asr: Any, segments: tuple[Segment, ...], diarization: DiarizationResult | None,
@@ -390,40 +333,26 @@ class AudioTranscriptionPipeline:
     ) -> tuple[tuple[Segment, ...], tuple[UnrecognisedSpeech, ...]]:
         """Decode again what the diarizer and the speech detector heard but recognition skipped (a sub-step of the
         recognition stage; therapybridge.asr.recovery). Works on the recogniser's clock, then restores the times."""
-        transcriber = self._transcriber
+        transcriber = self.models.loaded_transcriber
         if not config.asr.gap_recovery or not hasattr(transcriber, "redecode"):
             return segments, ()
-        from .asr._signal import mono_16k
-        from .asr.recovery import merge_segments, recover_gaps
+        from ..asr._signal import mono_16k
+        from ..asr.recovery import merge_segments, recover_gaps
 
         # Channel diarization's turns are on the original clock, not the recogniser's: the speech detector alone.
         turns = diarization.turns if diarization is not None and not config.diarization.channel_speakers else ()
         with perf.stage(STAGE_ASR):
             with perf.subprocess("gap_recovery") as span:
-                samples = mono_16k(_to_numpy(audio.waveform), audio.sample_rate)
+                samples = mono_16k(audio.numpy(), audio.sample_rate)
                 result = recover_gaps(transcriber, samples, asr.segments, turns, asr.speech, asr.language)
-                _annotate(span, **result.counts())
+                if hasattr(span, "set"):
+                    span.set(**result.counts())
         if not result.gaps:
             return segments, ()
         unrecognised = tuple(
             UnrecognisedSpeech(*audio.time_map.map_interval(u.start, u.end), u.speaker) for u in result.unrecognised
         )
-        return restore_segment_times(merge_segments(result.kept, result.segments), audio.time_map), unrecognised
-
-    def _label_roles(
-        self, speakers: tuple[SpeakerInfo, ...], diarization: DiarizationResult, config: PipelineConfig
-    ) -> tuple[SpeakerInfo, ...]:
-        """Name the therapist (and the client) from enrolled voice profiles; neutral labels when none match."""
-        from .roles.labelling import label_with_options
-
-        return label_with_options([s.id for s in speakers], diarization.centroids, config.roles)
-
-    def _recognise(self, audio: PreparedAudio, perf: PerformanceLogger) -> tuple[Any, tuple[Segment, ...]]:
-        with perf.stage(STAGE_ASR):
-            transcriber = self._get_transcriber(perf)
-            asr = transcriber.transcribe(_to_numpy(audio.waveform), audio.sample_rate, profiler=perf)
-            with perf.subprocess("restore_timestamps", segments=len(asr.segments)):
-                return asr, restore_segment_times(asr.segments, audio.time_map)
+        return audio.time_map.map_segments(merge_segments(result.kept, result.segments)), unrecognised
 
     def _diarize(
         self, audio: PreparedAudio, config: PipelineConfig, perf: PerformanceLogger, source: str
@@ -432,10 +361,10 @@ class AudioTranscriptionPipeline:
             if config.diarization.channel_speakers:
                 diarization = self._diarize_by_channel(source, config, perf)
                 return diarization, diarization.turns
-            diarizer = self._get_diarizer(perf)
+            diarizer = self.models.diarizer(perf)
             diarization = diarizer.diarize(audio.waveform, audio.sample_rate, config.diarization, profiler=perf)
             with perf.subprocess("restore_timestamps", turns=len(diarization.turns)):
-                return diarization, restore_turn_times(diarization.turns, audio.time_map)
+                return diarization, audio.time_map.map_turns(diarization.turns)
 
     def _diarize_concurrently(self, config: PipelineConfig) -> bool:
         """Overlap diarization with recognition: always on a GPU; on a CPU only when asked (it rarely pays there)."""
@@ -453,11 +382,19 @@ class AudioTranscriptionPipeline:
             )
         return diarize_channels(decoded.waveform, decoded.sample_rate, config.diarization, profiler=perf)
 
+    def _label_roles(
+        self, speakers: tuple[SpeakerInfo, ...], diarization: DiarizationResult, config: PipelineConfig
+    ) -> tuple[SpeakerInfo, ...]:
+        """Name the therapist (and the client) from enrolled voice profiles; neutral labels when none match."""
+        from ..roles.labelling import label_with_options
+
+        return label_with_options([s.id for s in speakers], diarization.centroids, config.roles)
+
     def _with_analytics(self, transcript: Transcript, config: PipelineConfig, perf: PerformanceLogger) -> Transcript:
         """The transcript with its session analytics (therapybridge.analytics), unless they are turned off."""
         if not config.analytics.enabled:
             return transcript
-        from .analytics import compute_analytics
+        from ..analytics import compute_analytics
 
         with perf.stage(STAGE_ALIGNMENT):
             with perf.subprocess("session_analytics", turns=len(transcript.turns)):
@@ -465,38 +402,20 @@ class AudioTranscriptionPipeline:
                 analytics = compute_analytics(Transcript.from_dict(transcript.to_dict()), config.analytics)
         return transcript.with_changes(analytics=analytics.to_dict())
 
-    def _with_metrics(self, transcript: Transcript, perf: PerformanceLogger) -> Transcript:
-        return transcript.with_changes(performance_metrics=perf.snapshot().metrics())
-
-    def _provenance(
-        self, config: PipelineConfig, model: str, model_sha256: str | None, diarization: DiarizationResult | None
-    ) -> dict[str, Any]:
-        settings = config.settings()
-        settings["device"] = self.device.type
-        if diarization is not None:
-            settings["diarization_info"] = {k: v for k, v in diarization.info.items() if _is_plain(v)}
-        return {
-            "tool_version": __version__,
-            "schema_version": SCHEMA_VERSION,
-            "model": model,
-            "model_sha256": model_sha256,
-            "settings": settings,
-            "settings_hash": _settings_hash(config),
-        }
-
+    # ------------------------------------------------------------------ outputs
     def write_transcripts(
         self, transcript: Transcript, source: str, output_dir: str | Path, formats: Sequence[str],
         *, input_sha256: str | None = None,
     ) -> tuple[Transcript, tuple[Path, ...]]:
         """Write ``output_dir/<stem>.<ext>`` for a finished transcript, atomically, with the input's sha256 in its
         provenance (what ``--skip-existing`` checks): the one writer of ``process_many`` and of the Ray driver."""
-        digest = input_sha256 or _file_sha256(source)
+        digest = input_sha256 or file_sha256(source)
         transcript = transcript.with_changes(provenance={**transcript.provenance, "input_sha256": digest})
         return transcript, tuple(write_outputs(transcript, output_dir, Path(source).stem, formats))
 
     def is_up_to_date(self, source: str, output_dir: str | Path, formats: Sequence[str]) -> bool:
         """Whether ``source``'s outputs in ``output_dir`` are complete and current (``--skip-existing``)."""
-        return self._is_up_to_date(source, output_dir, formats, self.config)
+        return is_up_to_date(source, output_dir, formats, self.config)
 
     def write_perf_reports(self, session: Any, output_dir: str | Path | None, source: str) -> tuple[Path, ...]:
         """``<stem>.perf.*`` for a finished file's performance session, when profiling is on."""
@@ -505,110 +424,12 @@ class AudioTranscriptionPipeline:
     def _write_perf_reports(
         self, session: Any, config: PipelineConfig, output_dir: str | Path | None, source: str
     ) -> tuple[Path, ...]:
-        if not config.perf.enabled:
-            return ()
         target = config.perf.output_dir or output_dir
-        if target is None:
+        if not config.perf.enabled or target is None:
             return ()
-        stem = Path(source).stem
-        return tuple(write_reports(session, target, stem, redact_paths=config.perf.redact_paths))
-
-    # ------------------------------------------------------------------ skip-existing
-    def _is_up_to_date(self, source: str, output_dir: str | Path, formats: Sequence[str], config: PipelineConfig) -> bool:
-        out = Path(output_dir)
-        stem = Path(source).stem
-        if "json" not in formats:
-            return False
-        paths = [out / f"{stem}.{ext}" for fmt in formats for ext in get_writer(fmt).file_extensions()]
-        if not all(p.is_file() for p in paths):
-            return False
-        try:
-            provenance = json.loads((out / f"{stem}.json").read_text(encoding="utf-8")).get("provenance", {})
-            return (
-                provenance.get("settings_hash") == _settings_hash(config)
-                and provenance.get("input_sha256") == _file_sha256(source)
-            )
-        except (OSError, ValueError, TherapyBridgeError):
-            return False
+        return tuple(write_reports(session, target, Path(source).stem, redact_paths=config.perf.redact_paths))
 
 
-# ---------------------------------------------------------------------- time restoration
-def restore_segment_times(segments: Sequence[Segment], time_map: TimeMap) -> tuple[Segment, ...]:
-    """Put recognised words and segments back on the original clock (each word by its midpoint's chunk)."""
-    words = [w for s in segments for w in s.words]
-    timed = [w for w in words if w.start is not None and w.end is not None]
-    mapped: dict[int, tuple[float, float]] = {}
-    if timed:
-        starts, ends = time_map.map_intervals(
-            np.array([w.start for w in timed], dtype=np.float64), np.array([w.end for w in timed], dtype=np.float64)
-        )
-        mapped = {id(w): (float(s), float(e)) for w, s, e in zip(timed, starts, ends)}
-    restored = []
-    for segment in segments:
-        new_words = tuple(
-            Word(*mapped[id(w)], w.word, w.probability, w.speaker) if id(w) in mapped else w for w in segment.words
-        )
-        seg_start, seg_end = time_map.map_interval(segment.start, segment.end)
-        word_times = [(w.start, w.end) for w in new_words if w.start is not None]
-        if word_times:
-            seg_start = min(seg_start, word_times[0][0])
-            seg_end = max(seg_end, word_times[-1][1])
-        restored.append(Segment(seg_start, seg_end, segment.text, new_words, segment.speaker))
-    return tuple(restored)
-
-
-def restore_turn_times(turns: Sequence[SpeakerTurn], time_map: TimeMap) -> tuple[SpeakerTurn, ...]:
-    """Map speaker turns to the original clock, splitting a turn where preprocessing removed a pause."""
-    spans = list(time_map.kept_spans)
-    if not spans:
-        return tuple(turns)
-    lengths = np.array([end - start for start, end in spans], dtype=np.float64)
-    trimmed_starts = np.concatenate(([0.0], np.cumsum(lengths)[:-1]))
-    restored: list[SpeakerTurn] = []
-    for turn in turns:
-        first = max(int(np.searchsorted(trimmed_starts, turn.start, side="right")) - 1, 0)
-        for index in range(first, len(spans)):
-            chunk_start = trimmed_starts[index]
-            chunk_end = chunk_start + lengths[index]
-            if chunk_start >= turn.end:
-                break
-            lo, hi = max(turn.start, chunk_start), min(turn.end, chunk_end)
-            if hi - lo <= 1e-6:
-                continue
-            offset = spans[index][0] - chunk_start
-            restored.append(SpeakerTurn(float(lo + offset), float(hi + offset), turn.speaker))
-    return tuple(restored)
-
-
-# ---------------------------------------------------------------------- inputs
-def expand_inputs(inputs: Iterable[str | Path]) -> tuple[list[str], list[tuple[str, TherapyBridgeError]]]:
-    """Expand directories into their audio files (sorted); returns (files, errors for inputs that yield none)."""
-    files: list[str] = []
-    errors: list[tuple[str, TherapyBridgeError]] = []
-    for raw in inputs:
-        path = Path(raw)
-        if path.is_dir():
-            found = sorted(str(p) for p in path.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
-            if found:
-                files.extend(found)
-            else:
-                errors.append((str(raw), NoAudioFilesError(f"{raw}: directory contains no audio files")))
-        else:
-            files.append(str(raw))
-    return files, errors
-
-
-def _check_input(source: str) -> None:
-    path = Path(source)
-    if not path.exists():
-        raise InputNotFoundError(f"{source}: no such file")
-    if path.is_dir():
-        raise ConfigurationError(f"{source}: is a directory; use process_many() or pass its files")
-    if path.is_file() and path.stat().st_size == 0:
-        raise EmptyAudioError(f"{source}: the file is empty (0 bytes)")
-
-
-# ---------------------------------------------------------------------- small helpers
 def _speakers_in_order(segments: Sequence[Segment], diarization: DiarizationResult | None) -> tuple[SpeakerInfo, ...]:
     if diarization is None:
         return ()
@@ -619,32 +440,6 @@ def _speakers_in_order(segments: Sequence[Segment], diarization: DiarizationResu
                 seen.append(speaker)
     ordered = [s for s in diarization.speakers if s in seen] + [s for s in seen if s not in diarization.speakers]
     return tuple(SpeakerInfo(id=s, label=s) for s in ordered)
-
-
-def _to_numpy(waveform: Any) -> np.ndarray:
-    if hasattr(waveform, "detach"):
-        waveform = waveform.detach().to("cpu").numpy()
-    return np.ascontiguousarray(waveform, dtype=np.float32)
-
-
-def _subprocess(profiler: Any, name: str, **metadata: Any):
-    from contextlib import nullcontext
-
-    return nullcontext() if profiler is None else profiler.subprocess(name, **metadata)
-
-
-def _run_at_idle_priority() -> None:
-    """Lower the calling thread (and the decoder threads it starts) to the lowest CPU priority.
-
-    On the CPU, recognition and diarization already keep every core busy; a next-file decode at normal priority
-    only takes turns with them (measured: a batch of five 23-minute files took 1.05x five single runs). At nice 19
-    it runs on the cycles they leave idle, and at full speed once the current file is done and nothing else runs.
-    Linux applies the nice value per thread; elsewhere this does nothing.
-    """
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
-    except (AttributeError, OSError) as exc:  # not Linux, or not permitted
-        logger.debug("prefetch runs at normal priority: %s", exc)
 
 
 def _cuda_available() -> bool:
@@ -661,29 +456,10 @@ def _resolve(future: Future, function: Callable[..., Any], *args: Any) -> None:
         future.set_exception(exc)
 
 
-def _annotate(span: Any, **metadata: Any) -> None:
-    if span is not None and hasattr(span, "set"):
-        span.set(**metadata)
-
-
-def _note_background_load(span: Any, seconds: float | None) -> None:
-    """Record on the stage's model_loading span how long the overlapped background load took."""
-    if seconds is not None and span is not None and hasattr(span, "set"):
-        span.set(loaded_in_background=True, background_load_s=round(seconds, 3))
-
-
 def _discard(prepared: _Prepared) -> None:
     """Drop a prefetched input nobody will process: free its audio and stop its performance logger's sampler."""
     prepared.audio = None
     _end_quietly(prepared.perf)
-
-
-def _discard_queued(ahead: "queue.Queue[_Prepared]") -> None:
-    while True:
-        try:
-            _discard(ahead.get_nowait())
-        except queue.Empty:
-            return
 
 
 def _end_quietly(perf: PerformanceLogger) -> None:
@@ -692,25 +468,3 @@ def _end_quietly(perf: PerformanceLogger) -> None:
     except Exception:  # noqa: BLE001 - the original error matters more
         logger.debug("could not close the performance session", exc_info=True)
 
-
-def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _settings_hash(config: PipelineConfig) -> str:
-    blob = json.dumps(config.settings(), sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob + __version__.encode()).hexdigest()[:16]
-
-
-def _asdict(options: Any) -> dict[str, Any]:
-    import dataclasses
-
-    return {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
-
-
-def _is_plain(value: Any) -> bool:
-    return isinstance(value, (str, int, float, bool, type(None)))

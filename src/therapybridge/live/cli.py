@@ -50,7 +50,7 @@ def live(
     language: Optional[str] = typer.Option(None, "--language", "-l", help="Language code (default: detect once)."),
     no_diarization: bool = typer.Option(False, "--no-diarization", help="No speakers (live and final)."),
     no_final_pass: bool = typer.Option(False, "--no-final-pass", help="The live transcript is the output."),
-    chunk_seconds: float = typer.Option(1.0, "--chunk-seconds", help="Decode every this many seconds of audio."),
+    chunk_seconds: float = typer.Option(0.5, "--chunk-seconds", help="Decode every this many seconds of audio."),
     mic_device: Optional[str] = typer.Option(None, "--mic-device", help="PortAudio input device (name or index)."),
 ) -> None:
     """Transcribe live: words appear as they are said, with speakers; the offline pass runs at the end."""

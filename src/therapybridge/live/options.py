@@ -31,7 +31,7 @@ class LiveOptions:
     min_speakers: int | None = None
     max_speakers: int | None = None
     diarization: bool = True
-    chunk_seconds: float = 1.0
+    chunk_seconds: float = 0.5
     trim_seconds: float = 12.0
     max_buffer_seconds: float = 20.0
     prompt_chars: int = 200

@@ -1,7 +1,9 @@
 """Gap recovery (issue #15): the words batched Whisper skips, measured against bare faster-whisper.
 
     python -m benchmarks.bench_recovery [--models base,tiny.en] [--sessions ID ...] [--timing-runs 3]
-                                        [--timing-first] [--resume EARLIER_STDOUT]
+                                        [--timing-first] [--resume EARLIER_STDOUT] [--bare-cache FILE]
+    python -m benchmarks.bench_recovery --sessions e10 --no-real --timing-runs 0 --output recovery_b  # a part
+    python -m benchmarks.bench_recovery --merge benchmarks/results/recovery_a.json benchmarks/results/recovery_b.json
 
 For ``base`` and ``tiny.en``, on the evaluation half of the realistic-sessions corpus and on the real recordings
 (``tests/data/sample.wav``, the AMI minute and the LibriVox reading from ``../shared/data``), three transcripts
@@ -223,10 +225,17 @@ class _BareCache:
 
     def get(self, model: str, file_id: str, compute) -> list[tuple[float, float, str]]:
         key = f"{model}|{file_id}"
+        if key not in self.words and self.path and self.path.exists():  # another run may have filled it since
+            try:
+                self.words = {**json.loads(self.path.read_text()), **self.words}
+            except json.JSONDecodeError:
+                pass
         if key not in self.words:
             self.words[key] = [list(w) for w in compute()]
             if self.path:
-                self.path.write_text(json.dumps(self.words))
+                partial = self.path.with_name(f".{self.path.name}.tmp")
+                partial.write_text(json.dumps(self.words))
+                partial.replace(self.path)
         return [tuple(w) for w in self.words[key]]
 
 
@@ -307,6 +316,10 @@ def markdown(result: dict[str, Any]) -> str:
             f"{t['runs'][0]['stretches']} stretches, {t['runs'][0]['seconds']:.1f} s of gaps, "
             f"{t['runs'][0]['words']} words recovered.",
         ]
+    if result.get("parts"):
+        lines += ["", f"Run as {len(result['parts'])} processes side by side on the same machine (load average at "
+                  "their starts: " + "; ".join(", ".join(f"{x:.1f}" for x in p["load_average"])
+                                                 for p in result["parts"]) + ")."]
     lines += DEVELOPMENT_NOTES.splitlines()
     if result.get("not_run"):
         lines += ["", f"Not run (the run was stopped before it reached them): {', '.join(result['not_run'])}."]
@@ -363,22 +376,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", type=Path, help="stdout of an earlier run: its files are not run again")
     parser.add_argument("--bare-cache", type=Path, help="JSON file keeping bare faster-whisper's words between runs")
     parser.add_argument("--bare-only", action="store_true", help="only fill --bare-cache (no tables written)")
+    parser.add_argument("--no-real", action="store_true", help="leave out the real recordings")
+    parser.add_argument("--output", default="recovery", help="results name (benchmarks/results/NAME.json/.md)")
+    parser.add_argument("--merge", type=Path, nargs="+", help="results JSON of runs made side by side, joined into one")
     args = parser.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
+    if args.merge:
+        return _merge(args.merge, models, args.output)
     done = [json.loads(line) for line in args.resume.read_text().splitlines() if line.startswith('{"id"')] \
         if args.resume else []
     result: dict[str, Any] = {"machine": machine(), "models": models, "rows": done, "not_built": []}
     specs = [session(i) for i in args.sessions] if args.sessions else sorted(split("eval"), key=lambda s: s.minutes)
+    real = [] if args.no_real else _real_cases()
     ours, bare_models, bare_cache = _Ours(), {}, _BareCache(args.bare_cache)
     if args.bare_only:
-        for item in [*_real_cases(), *specs]:
+        for item in [*real, *specs]:
             case = item if isinstance(item, dict) else _corpus_case(item)
             for model in models if case is not None else ():
                 bare_cache.get(model, case["id"], lambda: _bare(bare_models, model, case["audio"]))
                 print(json.dumps({"bare": case["id"], "model": model}), flush=True)
         return 0
     # The longest session last, after the timing: the tables fill up as the files are done.
-    plan: list[Any] = [*_real_cases(), *specs[:-1], "timing", specs[-1]] if specs else [*_real_cases(), "timing"]
+    plan: list[Any] = [*real, *specs[:-1], "timing", specs[-1]] if specs else [*real, "timing"]
     if args.timing_first:
         plan = ["timing", *(item for item in plan if item != "timing")]
     finished = {row["id"] for row in done}
@@ -394,16 +413,32 @@ def main(argv: list[str] | None = None) -> int:
                 result["not_built"].append(item.id)
                 continue
             result["rows"].append(accuracy(ours, bare_models, case, models, bare_cache))
-        _write(result, models)
+        _write(result, models, args.output)
     return 0
 
 
-def _write(result: dict[str, Any], models: list[str]) -> None:
+def _merge(paths: list[Path], models: list[str], output: str) -> int:
+    """One result from parts run side by side (each its own files): rows in the order of the parts, a file run in
+    two parts counted once (the first), the timing from the part that measured it."""
+    parts = [json.loads(path.read_text()) for path in paths]
+    result: dict[str, Any] = {"machine": parts[0]["machine"], "models": models, "rows": [], "not_built": [],
+                              "parts": [{"load_average": p["machine"]["load_average"],
+                                         "files": [r["id"] for r in p["rows"]]} for p in parts]}
+    for part in parts:
+        result["rows"] += [r for r in part["rows"] if r["id"] not in {row["id"] for row in result["rows"]}]
+        result["not_built"] += part.get("not_built", [])
+        if part.get("timing") and "timing" not in result:
+            result["timing"] = part["timing"]
+    _write(result, models, output)
+    return 0
+
+
+def _write(result: dict[str, Any], models: list[str], output: str = "recovery") -> None:
     rows = result["rows"]
     groups = {"corpus": [r for r in rows if r["group"] != "real"], "real recordings": [r for r in rows if r["group"] == "real"]}
     result["pooled"] = {m: {g: {w: pooled(members, m, w) for w in WHO} for g, members in groups.items() if members}
                         for m in models}
-    write_results("recovery", result, markdown(result))
+    write_results(output, result, markdown(result))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[models,api,gpu,bench,dev,eval,server,ray,live]"
+	$(PY) -m pip install -q -e ".[models,api,gpu,bench,dev,eval,server,ray,live,deid]"
 	touch $(STAMP)
 
 demo: install

@@ -256,6 +256,32 @@ def test_default_run_makes_no_network_attempt_with_a_users_environment(tmp_path)
     assert len(json.loads((out / "sample.json").read_text())["speakers"]) == 2
 
 
+def test_deidentify_makes_no_network_attempt_with_a_users_environment(tmp_path):
+    """``--deidentify`` (Presidio, spaCy's model, tldextract) under the same audit hook and clean environment; and
+    the analyzer itself on a written e-mail address and URL, whose domains tldextract checks (its first use would
+    fetch the public suffix list: the project's e-mail recogniser uses the bundled snapshot instead)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8"}
+    run = _AUDITED_RUN.replace('"--no-progress"]', '"--no-progress", "--format", "json,txt,html", "--deidentify"]')
+    assert run != _AUDITED_RUN
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-c", run, str(SAMPLE_WAV), str(out)], env=env, capture_output=True,
+                            text=True, timeout=600)
+    assert "network attempt" not in result.stderr, result.stderr
+    assert result.returncode == 0, result.stderr
+    assert {"sample.deid.json", "sample.deid.txt", "sample.deid.html"} <= {p.name for p in out.iterdir()}
+    analyse = _AUDITED_RUN.split("sys.argv =")[0] + (
+        "from therapybridge.deid import Deidentifier\n"
+        "hits = Deidentifier().load().find('Write to jane.doe@gmail.co.uk or see https://quill-notes.org/a.')\n"
+        "print(sorted(h.category for h in hits))\n"
+        "for attempt in attempts:\n    print('network attempt:', attempt, file=sys.stderr)\n"
+        "sys.exit(3 if attempts else 0)\n")
+    result = subprocess.run([sys.executable, "-c", analyse], env=env, capture_output=True, text=True, timeout=600)
+    assert "network attempt" not in result.stderr and result.returncode == 0, result.stderr
+    assert "EMAIL" in result.stdout and "URL" in result.stdout, result.stdout
+
+
 def _plain(text: str) -> str:
     """Lower-case words only. Not Whisper's normaliser: it deletes bracketed text, which would hide a JSON list."""
     return " ".join(re.findall(r"[\w']+", text.lower()))

@@ -157,11 +157,27 @@ def transcribe(
     ray_transport: str = typer.Option(
         "auto", "--ray-transport", help="How inputs reach Ray workers: auto, path (shared filesystem) or bytes."
     ),
+    deidentify: bool = typer.Option(
+        False, "--deidentify",
+        help="Also write <stem>.deid.<ext> of every format: names, places, dates, contacts, numbers replaced.",
+    ),
+    deidentify_audio: bool = typer.Option(
+        False, "--deidentify-audio", help="Also write <stem>.deid.opus, every finding bleeped; implies --deidentify."
+    ),
+    deidentify_names: bool = typer.Option(
+        False, "--deidentify-names", help="Name the de-identified outputs by a keyed hash, not the input's stem; "
+        "implies --deidentify.",
+    ),
 ) -> None:
     """Transcribe recordings into speaker-attributed transcripts."""
     from .writers import FORMATS
 
     fmt = _parse_formats(formats, tuple(FORMATS))
+    after = None
+    if deidentify or deidentify_audio or deidentify_names:
+        from .deid.cli import DeidStep
+
+        after = DeidStep(output_dir, fmt, audio=deidentify_audio, rename=deidentify_names)
     try:
         pipeline = _build_pipeline(config_file, _typed_settings(ctx))
         if ray or ray_address:
@@ -172,13 +188,14 @@ def transcribe(
         raise _fail(_error_line(None, exc), EXIT_USAGE) from None
     except TherapyBridgeError as exc:
         raise _fail(_error_line(None, exc), EXIT_FAILED) from None
-    raise typer.Exit(_run_batch(pipeline, inputs, output_dir, fmt, skip_existing, show, no_progress))
+    raise typer.Exit(_run_batch(pipeline, inputs, output_dir, fmt, skip_existing, show, no_progress, after))
 
 
 # ``transcribe`` options that are not pipeline settings; every other option sets the configuration field of its own
 # name (``--batch-size`` -> ``asr.batch_size``), or the one that ``_RENAMED`` gives with how its value converts.
 _NOT_SETTINGS = frozenset({"inputs", "output_dir", "formats", "skip_existing", "config_file", "show", "no_progress",
-                           "ray", "ray_address", "ray_workers", "ray_transport"})
+                           "ray", "ray_address", "ray_workers", "ray_transport",
+                           "deidentify", "deidentify_audio", "deidentify_names"})
 _RENAMED: dict[str, tuple[str, Any]] = {
     "speakers": ("num_speakers", None),
     "profile": ("perf__enabled", None),
@@ -217,7 +234,9 @@ def _build_pipeline(config_file: Optional[Path], settings: dict[str, Any]):
 
 
 def _run_batch(pipeline: Any, inputs: list[str], output_dir: Path, formats: tuple[str, ...], skip_existing: bool,
-               show: bool, no_progress: bool) -> int:
+               show: bool, no_progress: bool, after: Any = None) -> int:
+    """``after(source, transcript)``: a step run on each file that succeeded (``--deidentify``); its failure is
+    that file's failure."""
     from .pipeline import expand_inputs
 
     if pipeline.config.perf.redact_paths:
@@ -246,6 +265,8 @@ def _run_batch(pipeline: Any, inputs: list[str], output_dir: Path, formats: tupl
                     _report_success(item, show)
                     if item.performance is not None:
                         sessions.append(item.performance)
+                    if after is not None and not _run_after(after, item):
+                        failed += 1
                 else:
                     failed += 1
                     _report_failure(item)
@@ -258,6 +279,15 @@ def _run_batch(pipeline: Any, inputs: list[str], output_dir: Path, formats: tupl
     if len(sessions) > 1:
         _write_batch_report(sessions, output_dir, pipeline.config.perf.redact_paths)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _run_after(after: Any, item: Any) -> bool:
+    try:
+        after(item.source, item.transcript)
+    except TherapyBridgeError as exc:
+        _echo_err(_error_line(item.source, exc))
+        return False
+    return True
 
 
 def _write_batch_report(sessions: list[Any], output_dir: Path, redact_paths: bool) -> None:
@@ -419,6 +449,9 @@ def _register_optional_commands() -> None:
     from .analytics.cli import register as register_analytics
 
     register_analytics(app)
+    from .deid.cli import register as register_deid  # Presidio and spaCy are imported only when it runs
+
+    register_deid(app)
     from .server.cli import register as register_server  # `serve`: FastAPI is imported only when it starts
 
     register_server(app)

@@ -73,10 +73,12 @@ class HtmlWriter(Writer):
         low_confidence: float = LOW_CONFIDENCE,
         output_dir: str | os.PathLike[str] | None = None,
         audio_src: str | None = None,
+        title: str | None = None,
     ) -> None:
         self.low_confidence = low_confidence
         self.output_dir = output_dir
         self.audio_src = audio_src
+        self.title = title  # default: the recording's file name (the de-identified page gives its own)
 
     def render(
         self,
@@ -96,7 +98,7 @@ class HtmlWriter(Writer):
         values = {
             "lang": _e(transcript.language or "en"),
             "generator": _e(f"therapybridge {__version__}"),
-            "title": _e(Path(transcript.audio.path).name or "Transcript"),
+            "title": _e(self.title or Path(transcript.audio.path).name or "Transcript"),
             "summary": _e(_summary(transcript, len(lines))),
             "audio_src": _e(src),
             "audio_src_text": _e(src),

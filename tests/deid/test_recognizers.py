@@ -1,0 +1,131 @@
+"""The spoken-form recognisers on their own: what people say and what Whisper writes for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from therapybridge.deid.recognizers import (
+    AgeOver89Recognizer,
+    ContextNameRecognizer,
+    KnownNameRecognizer,
+    PlaceContextRecognizer,
+    SpelledNameRecognizer,
+    SpokenAddressRecognizer,
+    SpokenDateRecognizer,
+    SpokenEmailRecognizer,
+    SpokenNumberRecognizer,
+    SpokenUrlRecognizer,
+)
+
+
+def found(recognizer, text: str) -> list[tuple[str, str]]:
+    return [(entity, text[start:end]) for start, end, entity, _ in recognizer.find(text)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Is five five five, one two three four still good?", [("PHONE", "five five five, one two three four")]),
+    ("Call me at 555-214-8839 tomorrow.", [("PHONE", "555-214-8839")]),
+    ("my cell is 617 -555 -0192.", [("PHONE", "617 -555 -0192")]),
+    ("Is five, six, four, nine, two, two, one, two, nine, three still the number",
+     [("PHONE", "five, six, four, nine, two, two, one, two, nine, three")]),
+    ("My social security number is 123-45-6789.", [("ID", "123-45-6789")]),
+    ("my member number is W four four seven two nine one oh", [("ID", "W four four seven two nine one oh")]),
+    ("the record number is 85888989, correct", [("ID", "85888989")]),
+    ("double five six, seven eight nine oh", [("PHONE", "double five six, seven eight nine oh")]),
+])
+def test_digit_runs_said_or_written_are_phone_numbers_or_identifying_numbers(text, expected):
+    assert found(SpokenNumberRecognizer(), text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "I have one or two friends there.", "It was May 16, 1950 when we met.", "We waited two, three hours.",
+    "It cost $15,000 last year.",
+])
+def test_ordinary_numbers_are_not_identifiers(text):
+    assert found(SpokenNumberRecognizer(), text) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("It happened on March third.", "March third"),
+    ("on the fourteenth of June, nineteen eighty-four", "the fourteenth of June, nineteen eighty-four"),
+    ("She was born in June 1987.", "June 1987"),
+    ("on May 16th, 1950?", "May 16th, 1950"),
+    ("on the 28th of May, right after", "the 28th of May"),
+    ("I was born in nineteen sixty-two.", "born in nineteen sixty-two"),
+    ("the appointment on 3/14/2024", "3/14/2024"),
+])
+def test_spoken_dates(text, expected):
+    assert found(SpokenDateRecognizer(), text) == [("DATE", expected)]
+
+
+def test_may_the_verb_is_not_a_date():
+    assert found(SpokenDateRecognizer(), "I may third-guess myself, may I?") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("My grandfather is 90 now.", ["90"]), ("She turned ninety-three in May.", ["ninety-three"]),
+    ("he's a hundred and two years old", ["a hundred and two"]), ("We talked for 90 minutes.", []),
+    ("about 95 percent of the time", []), ("My mother is 64.", []),
+])
+def test_ages_over_89(text, expected):
+    assert [s for _, s in found(AgeOver89Recognizer(), text)] == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("It's Jones, spelled J O N E S.", "J O N E S."), ("that's S-M-I-T-H", "S-M-I-T-H"),
+    ("spelled THUL-A-W-I-C-K.", "THUL-A-W-I-C-K."), ("It's cross-spiled CR OSS.", "CR OSS."),
+])
+def test_spelled_names(text, expected):
+    assert found(SpelledNameRecognizer(), text) == [("NAME", expected)]
+
+
+def test_acronyms_are_not_spelled_names():
+    assert found(SpelledNameRecognizer(), "I watched TV, OK? My PTSD is bad.") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Dr. Okafor said so.", "Okafor"), ("my sister Ana Lindqvist called", "Ana Lindqvist"),
+    ("My boss, Teodor, called me.", "Teodor"), ("her name is Priya", "Priya"),
+])
+def test_names_after_a_title_or_a_relation(text, expected):
+    assert found(ContextNameRecognizer(), text) == [("NAME", expected)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("email me at jane dot doe at gmail dot com please", "jane dot doe at gmail dot com"),
+    ("it's klainoovic underscore 57 at hotmail dot net if", "klainoovic underscore 57 at hotmail dot net"),
+    ("I have your email as s shealo at gmail dot com, right?", "s shealo at gmail dot com"),
+    ("write to mthogrill at iCloud.com if", "mthogrill at iCloud.com"),
+])
+def test_spoken_email_addresses(text, expected):
+    assert found(SpokenEmailRecognizer(), text) == [("EMAIL", expected)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("my blog is www dot quill dot com", "www dot quill dot com"),
+    ("I post on vaigath writes dot com sometimes", "vaigath writes dot com"),
+    ("a blog at lorovic.net-blog.", "lorovic.net-blog"),
+    ("at Payshare.org slash blog.", "Payshare.org slash blog"),
+])
+def test_spoken_web_addresses(text, expected):
+    assert found(SpokenUrlRecognizer(), text) == [("URL", expected)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("We live at forty-two Wexley Road, apartment 3B now.", "forty-two Wexley Road, apartment 3B"),
+    ("I moved into 118 Corbin Street after that.", "118 Corbin Street"),
+    ("We live at 32 feet out in place.", "32 feet out in place"),
+])
+def test_street_addresses(text, expected):
+    spans = [s for _, s in found(SpokenAddressRecognizer(), text)]
+    assert expected in spans
+
+
+def test_places_after_a_preposition_but_not_months_or_people():
+    assert found(PlaceContextRecognizer(), "She moved to Asheville in May with Mom.") == [("PLACE", "Asheville")]
+
+
+def test_known_names_are_found_wherever_they_are_capitalised():
+    recognizer = KnownNameRecognizer(["Dr. Anna Quill"])
+    assert found(recognizer, "Anna said Quill was late; Dr. Quill.") == [
+        ("NAME", "Anna"), ("NAME", "Quill"), ("NAME", "Quill")]

@@ -180,9 +180,9 @@ def run_session(models, options, built, offline: dict, clock: str, minutes: floa
     row = {"id": built.spec.id, "minutes": round(seconds / 60, 2), "clock": clock, "model": options.model,
            "lag_end_s": round(lag, 3), "cpu_s_per_audio_s": round(busy / seconds, 3),
            "latency": {"words": len(lat), "p50": _pct(lat, 50), "p90": _pct(lat, 90), "p95": _pct(lat, 95),
-                       "max": max(lat) if lat else None},
+                       "max": max(lat) if lat else None, "values": [round(v, 2) for v in lat]},
            "relabels": sum(e["type"] == "relabel" for _, e in emitted),
-           "decodes": session._recognizer.decodes}
+           "decodes": session._recognizer.decodes, "quiet_steps_skipped": session._recognizer.skipped}
     until = seconds if minutes else None
     row["live"] = _scores(built, list(live.words), list(live.turns), until)
     return row
@@ -231,16 +231,33 @@ def rss_check(models, options, minutes: float) -> dict:
 
 
 def summarise(rows: list[dict]) -> dict:
-    lat = [r["latency"] for r in rows]
-    keys = ("wer", "wder")
-    out: dict[str, Any] = {"sessions": [r["id"] for r in rows]}
-    for who in ("live", "offline"):
-        for key in keys:
-            values = [r[who][key] for r in rows if who in r and r[who].get(key) is not None]
-            if values:
-                out[f"{who}_{key}_mean"] = statistics.fmean(values)
-    out["latency_p50_median"] = statistics.median([v["p50"] for v in lat if v["p50"] is not None]) if lat else None
-    out["latency_p95_max"] = max((v["p95"] for v in lat if v["p95"] is not None), default=None)
+    """Per model: latency percentiles over every matched word of its sessions, mean WER/WDER live and offline,
+    the largest lag at the end, and each criterion of the issue checked."""
+    out: dict[str, Any] = {}
+    for model in dict.fromkeys(r["model"] for r in rows):
+        mine = [r for r in rows if r["model"] == model]
+        pooled = [v for r in mine for v in r["latency"]["values"]]
+        entry: dict[str, Any] = {"sessions": [f"{r['id']} ({r['minutes']:.0f} min)" for r in mine],
+                                 "words": len(pooled), "p50": _pct(pooled, 50), "p95": _pct(pooled, 95),
+                                 "lag_end_max_s": max(r["lag_end_s"] for r in mine)}
+        for who in ("live", "offline"):
+            for key in ("wer", "wder"):
+                values = [r[who][key] for r in mine if r[who].get(key) is not None]
+                entry[f"{who}_{key}"] = statistics.fmean(values) if values else None
+        out[model] = entry
+    tiny, base = out.get("tiny.en"), out.get("base")
+    checks = {}
+    if tiny and tiny["p50"] is not None:
+        checks["tiny.en p50 <= 1.5 s"] = tiny["p50"] <= 1.5
+        checks["tiny.en p95 <= 3.0 s"] = tiny["p95"] <= 3.0
+        checks["lag at the end <= tiny.en p95"] = tiny["lag_end_max_s"] <= tiny["p95"]
+        if tiny["live_wer"] is not None and tiny["offline_wer"] is not None:
+            checks["live WER within 0.03 of offline (tiny.en)"] = tiny["live_wer"] - tiny["offline_wer"] <= 0.03
+        if tiny["live_wder"] is not None:
+            checks["live WDER <= 0.10 (tiny.en)"] = tiny["live_wder"] <= 0.10
+    if base and base["p95"] is not None:
+        checks["base p95 <= 4.0 s"] = base["p95"] <= 4.0
+    out["criteria"] = checks
     return out
 
 
@@ -261,6 +278,21 @@ def markdown(result: dict) -> str:
                      f"{f(live.get('wer'), 3)} | {f(off.get('wer'), 3)} | {f(live.get('wder'), 3)} | "
                      f"{f(off.get('wder'), 3)} | {live.get('speakers_found')}/{live.get('speakers_true')} | "
                      f"{r['relabels']} |")
+    for model, entry in result["summary"].items():
+        if model == "criteria":
+            continue
+
+        def g(v, d=3):
+            return "–" if v is None else f"{v:.{d}f}"
+
+        lines += ["", f"**{model}** over {', '.join(entry['sessions'])}: {entry['words']} words, latency p50 "
+                  f"{g(entry['p50'], 2)} s, p95 {g(entry['p95'], 2)} s; largest lag at the end {entry['lag_end_max_s']:.2f} s; "
+                  f"WER live {g(entry['live_wer'])} vs offline {g(entry['offline_wer'])}; WDER live "
+                  f"{g(entry['live_wder'])} vs offline {g(entry['offline_wder'])}."]
+    criteria = result["summary"].get("criteria", {})
+    if criteria:
+        lines += ["", "| criterion | holds |", "|---|---|"]
+        lines += [f"| {name} | {'yes' if ok else '**no**'} |" for name, ok in criteria.items()]
     rss = result.get("rss")
     if rss:
         lines += ["", f"Memory: RSS {rss['rss_5min_mb']:.0f} MB after 5 minutes, {rss['rss_end_mb']:.0f} MB after "
@@ -310,13 +342,19 @@ def main(argv: list[str] | None = None) -> int:
         row["offline"] = _scores(built, words, turns, minutes * 60 if minutes else None)
         rows.append(row)
         print(json.dumps(row), flush=True)
+        _write(args, argv, rows)  # after every session: a run stopped early keeps what it measured
+    return _write(args, argv, rows, final=True)
+
+
+def _write(args, argv: list[str], rows: list[dict], final: bool = False) -> int:
+    from therapybridge.live import LiveModels, LiveOptions
+
     result: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
                               "clock": args.clock, "command": "python -m benchmarks.bench_live " + " ".join(argv or []),
-                              "rows": rows, "summary": summarise([r for r in rows if r["model"] == args.model])}
-    if args.rss_minutes:
+                              "rows": rows, "summary": summarise(rows)}
+    if args.rss_minutes and final:
         options = LiveOptions(model=args.model, cpu_threads=2)
-        models = loaded.get(args.model, (LiveModels.load(options),))[0]
-        result["rss"] = rss_check(models, options, args.rss_minutes)
+        result["rss"] = rss_check(LiveModels.load(options), options, args.rss_minutes)
     if args.rss_from:
         from benchmarks.common import RESULTS
 
@@ -324,8 +362,10 @@ def main(argv: list[str] | None = None) -> int:
         result["rss"] = {**stored["rss"], "measured": stored["date"], "command": stored["command"]}
     result["notes"] = args.note
     name = args.name or ("live" if args.split == "eval" else "live-dev")
+    result["complete"] = final
     write_results(name, result, markdown(result))
-    print(json.dumps(result["summary"]), flush=True)
+    if final:
+        print(json.dumps(result["summary"]), flush=True)
     return 0
 
 

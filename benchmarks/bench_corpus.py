@@ -10,7 +10,9 @@ of the most-overlapping turn) on the same files in the same run. Scoring is ``th
 The real recordings (``tests/data/sample.wav``, the AMI meeting minute and the LibriVox reading from
 ``../shared/data``) are scored in the same table. The looped sample session is a speed workload and has no row.
 
-Writes ``benchmarks/results/corpus.json`` and ``corpus.md`` (the evaluation half unless ``--split dev``).
+Writes ``benchmarks/results/corpus.json`` and ``corpus.md`` (the evaluation half unless ``--split dev``). Our
+transcripts are kept where ``bench_analytics --reuse`` reads them (``tests/.generated/corpus/transcripts/<model>/``),
+so the analytics are computed from the same run.
 """
 
 from __future__ import annotations
@@ -58,10 +60,14 @@ def _figures(reference_turns, hypothesis_turns, words, utterances, num_speakers:
     return row
 
 
-def _ours(pipeline, path: Path) -> tuple[dict, float, dict]:
+def _ours(pipeline, path: Path, keep: tuple[Path, str] | None = None) -> tuple[dict, float, dict]:
     started = time.perf_counter()
     transcript = pipeline.process(path)
     wall = time.perf_counter() - started
+    if keep is not None:  # (folder, stem): where bench_analytics --reuse reads it, so both score one transcript
+        from therapybridge.writers import write_outputs
+
+        write_outputs(transcript, keep[0], keep[1], ["json"])
     data = transcript.to_dict()
     stages = {name: s.get("duration") for name, s in data.get("performance_metrics", {}).get("stages", {}).items()}
     return data, wall, stages
@@ -90,7 +96,7 @@ def _hinted_der(diarizer, path: Path, reference_turns, n: int) -> float:
     return score_diarization(reference_turns, list(result.turns)).der
 
 
-def _corpus_rows(specs, pipeline, diarizer, anchor) -> list[dict]:
+def _corpus_rows(specs, pipeline, diarizer, anchor, transcripts: Path | None = None) -> list[dict]:
     from tests.corpus.build import build_session
     from therapybridge.evaluation import read_stm
 
@@ -101,7 +107,7 @@ def _corpus_rows(specs, pipeline, diarizer, anchor) -> list[dict]:
         utterances = read_stm(session.stm)
         row = {"id": spec.id, "minutes": round(session.duration / 60, 1), "conditions": list(spec.conditions)}
         if pipeline is not None:
-            data, wall, stages = _ours(pipeline, session.audio)
+            data, wall, stages = _ours(pipeline, session.audio, keep=(transcripts, spec.id) if transcripts else None)
             row.update(ours=_figures(reference, _turns(data), _words(data), utterances, session.num_speakers),
                        ours_wall_s=wall, ours_stages_s=stages)
             row["ours"]["der_hinted"] = _hinted_der(diarizer, session.audio, reference, session.num_speakers)
@@ -288,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         from benchmarks.anchors import load_models
 
         anchor = load_models(args.model, 2)
-    rows = _corpus_rows(specs, pipeline, diarizer, anchor)
+    from tests.corpus.build import CORPUS_CACHE
+
+    rows = _corpus_rows(specs, pipeline, diarizer, anchor, CORPUS_CACHE / "transcripts" / args.model)
     real = [] if args.no_real or pipeline is None else _real_rows(pipeline, anchor)
     result = {"split": args.split, "model": args.model, "date": time.strftime("%Y-%m-%d"), "machine": machine(),
               "sessions": rows, "real": real,

@@ -9,7 +9,7 @@ from therapybridge.align import assign_speaker_indices
 from therapybridge.align.core import TIE_TOLERANCE, build_coverage, fill_missing_times, score_words
 
 
-def brute_force(word_starts, word_ends, turn_starts, turn_ends, turn_speakers, context=0.25):
+def brute_force(word_starts, word_ends, turn_starts, turn_ends, turn_speakers, context=0.25, short_turn=2.0):
     """The rule of the module docstring, word by word and turn by turn (O(W * T))."""
     n_spk = max(turn_speakers) + 1 if len(turn_speakers) else 0
     intervals = [sorted((s, e) for s, e, k in zip(turn_starts, turn_ends, turn_speakers) if k == spk) for spk in range(n_spk)]
@@ -31,6 +31,16 @@ def brute_force(word_starts, word_ends, turn_starts, turn_ends, turn_speakers, c
             best = min(best, max(s - b, a - e, 0.0))
         return best
 
+    def spans(turns):  # overlapping or touching turns of one speaker joined
+        joined = []
+        for s, e in turns:
+            if joined and s <= joined[-1][1]:
+                joined[-1][1] = max(joined[-1][1], e)
+            else:
+                joined.append([s, e])
+        return joined
+
+    joined = [spans(sp) for sp in intervals]
     out = []
     for a, b in zip(word_starts, word_ends):
         if n_spk == 0:
@@ -42,6 +52,10 @@ def brute_force(word_starts, word_ends, turn_starts, turn_ends, turn_speakers, c
         cand = [k for k in range(n_spk) if ov[k] >= max(ov) - TIE_TOLERANCE]
         near = min(dist[k] for k in cand)
         cand = [k for k in cand if dist[k] <= near + TIE_TOLERANCE]
+        if len(cand) > 1 and max(ov) > TIE_TOLERANCE:  # rule 3: a short turn holding the word beats a long one
+            held = {k: sum(e - s for s, e in joined[k] if e > a and s < b) or np.inf for k in cand}
+            if min(held.values()) <= short_turn and max(held.values()) > short_turn:
+                cand = [k for k in cand if held[k] <= min(held.values()) + TIE_TOLERANCE]
         least = min(win[k] for k in cand)
         cand = [k for k in cand if win[k] <= least + TIE_TOLERANCE]
         middle = (a + b) / 2

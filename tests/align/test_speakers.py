@@ -209,3 +209,13 @@ def test_an_edge_misattribution_without_a_turn_of_its_own_is_still_smoothed():
     assert [w.speaker for w in assign_speakers(words, turns)] == ["A", "A", "B"]
     out = align_transcript([Segment(2.0, 3.9, "".join(w.word for w in words), words)], turns)
     assert [(s.speaker, s.text) for s in out] == [("A", " over there."), ("B", " Yes.")]
+
+
+def test_a_backchannel_at_the_end_of_a_long_turn_keeps_its_short_turn():
+    # Found on the development half (d06): A's turn 245.01-250.23 s, B's backchannel turn 249.45-250.33 s around
+    # the recognised " Sure." (249.78-250.04). Both cover the word; A talks less in the 0.25 s around it only
+    # because its turn ends 0.2 s after the word. The short turn holds it.
+    turns = (SpeakerTurn(245.01, 250.23, "A"), SpeakerTurn(249.45, 250.33, "B"), SpeakerTurn(250.9, 253.0, "A"))
+    words = words_of((249.1, 249.5, " then."), (249.78, 250.04, " Sure."), (250.9, 251.2, " And"))
+    assert [w.speaker for w in assign_speakers(words, turns)] == ["A", "B", "A"]
+    assert [w.speaker for w in assign_speakers(words, turns, {"short_turn": 0})] == ["A", "A", "A"]

@@ -140,3 +140,13 @@ def test_profiler_receives_sub_steps(diarizer, sample):
     names = [n for n, _ in seen]
     assert names == ["segmentation", "embeddings", "clustering", "reconstruction"]
     assert all(isinstance(v, (int, float, str)) for _, meta in seen for v in meta.values())
+
+
+def test_only_the_middle_of_a_long_unit_is_embedded():
+    from therapybridge.diarization.engine import _middle
+
+    frames = np.arange(1000, dtype=np.float32)[:, None].repeat(80, axis=1)  # 10 s of fbank frames
+    kept = _middle(frames, 3.0)
+    assert kept.shape == (300, 80) and kept[0, 0] == 350 and kept[-1, 0] == 649
+    assert _middle(frames[:200], 3.0).shape == (200, 80)  # shorter units are embedded whole
+    assert _middle(frames, None) is frames

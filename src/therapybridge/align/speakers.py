@@ -49,6 +49,8 @@ class AlignOptions:
     """How words are given speakers.
 
     ``context``: seconds around a word that break a tie between speakers whose turns both cover it entirely.
+    ``short_turn``: of two speakers whose turns both cover a word, one holding it in turns of at most this many
+    seconds (a backchannel) takes it from one holding it in longer ones (rule 3 of :mod:`.core`); 0 turns it off.
     ``smoothing``: let ambiguous words at turn edges join the speaker of their sentence.
     ``rival_share``: a word counts as ambiguous when another speaker's turns cover more than this share of it.
     ``smoothing_reach``: a sentence's speaker is only given to a word whose nearest turn of that speaker lies
@@ -60,6 +62,7 @@ class AlignOptions:
     """
 
     context: float = 0.25
+    short_turn: float = 2.0
     smoothing: bool = True
     rival_share: float = 0.0
     smoothing_reach: float = 0.5
@@ -68,7 +71,7 @@ class AlignOptions:
     split_segments: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("context", "smoothing_reach", "sentence_pause", "interjection_window"):
+        for name in ("context", "smoothing_reach", "sentence_pause", "interjection_window", "short_turn"):
             if getattr(self, name) < 0:
                 raise ConfigurationError(f"align option {name} must not be negative, got {getattr(self, name)}")
         if not 0.0 <= self.rival_share < 1.0:
@@ -129,7 +132,7 @@ def speaker_indices(
         return np.full(len(words), -1, dtype=np.int64), table_turns.labels
     starts, ends = _times(words)
     table = build_coverage(table_turns.starts, table_turns.ends, table_turns.speaker_idx, len(table_turns.labels))
-    scores = score_words(starts, ends, table, context=opts.context, device=device)
+    scores = score_words(starts, ends, table, context=opts.context, short_turn=opts.short_turn, device=device)
     chosen = scores.speaker
     if opts.smoothing and table.n_speakers > 1:
         chosen = _smooth(words, starts, ends, scores, table, opts)

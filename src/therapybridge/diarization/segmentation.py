@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -25,6 +25,8 @@ class LocalActivity:
     frame_duration: float
     frame_step: float
     duration: float
+    # (windows, frames, 3) float16: each local speaker's probability (the powerset classes that hold it, summed)
+    marginal: np.ndarray | None = None
 
     @property
     def num_windows(self) -> int:
@@ -36,6 +38,26 @@ class LocalActivity:
 
     def window_start(self, w: int) -> float:
         return w * self.step
+
+    def with_second_voices(self, threshold: float | None, speech: float | None = None) -> "LocalActivity":
+        """Activity where, besides the most likely powerset class, a local speaker is also active in a frame in
+        which another one already speaks and its own probability reaches ``threshold`` (a voice under a voice);
+        and, with ``speech``, the most probable speaker of a frame the class calls silent when its probability
+        reaches ``speech``."""
+        if self.marginal is None:
+            return self
+        activity = self.activity
+        if threshold is not None:
+            others = activity.sum(axis=2, keepdims=True) - activity > 0
+            activity = np.maximum(activity, ((self.marginal >= threshold) & others).astype(np.uint8))
+        if speech is not None:
+            silent = activity.sum(axis=2) == 0
+            best = self.marginal.argmax(axis=2)
+            likely = np.take_along_axis(self.marginal, best[..., None], axis=2)[..., 0] >= speech
+            extra = np.zeros_like(activity)
+            np.put_along_axis(extra, best[..., None], (silent & likely)[..., None].astype(np.uint8), axis=2)
+            activity = np.maximum(activity, extra)
+        return replace(self, activity=activity)
 
     def frame_centers(self) -> np.ndarray:
         """Centre time of each frame relative to its window start."""
@@ -71,12 +93,15 @@ def local_activity(
                 chunk = torch.nn.functional.pad(chunk, (0, window - len(chunk)))
             chunks.append(chunk)
         batch = torch.stack(chunks).unsqueeze(1).to(model.device)
-        classes = model.module(batch).argmax(dim=-1)
-        return model.powerset[classes].to(torch.uint8).cpu().numpy()
+        logits = model.module(batch)
+        active = model.powerset[logits.argmax(dim=-1)].to(torch.uint8).cpu().numpy()
+        marginal = (torch.softmax(logits.float(), dim=-1) @ model.powerset.float()).half().cpu().numpy()
+        return active, marginal
 
     outputs = parallel_map(run, list(range(0, n_windows, batch_size)), model.device)
     return LocalActivity(
-        activity=np.concatenate(outputs, axis=0),
+        activity=np.concatenate([a for a, _ in outputs], axis=0),
+        marginal=np.concatenate([m for _, m in outputs], axis=0),
         step=step,
         window=model.window_seconds,
         frame_start=model.frame_start,

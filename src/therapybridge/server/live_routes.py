@@ -36,6 +36,10 @@ def register_live_routes(app: FastAPI, context: Any) -> None:
     async def live(websocket: WebSocket) -> None:
         await serve_live(websocket, service)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:  # browsers ask for it on every page; there is none
+        return Response(status_code=204)
+
     @app.get("/live", include_in_schema=False)
     def live_page() -> Response:
         return _static("live.html")

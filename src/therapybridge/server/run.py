@@ -40,6 +40,9 @@ def serve(options: ServerOptions, *, log_level: str = "warning", access_log: boo
         config = uvicorn.Config(
             app, host=options.host, port=options.port, ssl_certfile=options.tls_cert, ssl_keyfile=options.tls_key,
             log_level=log_level, access_log=access_log, lifespan="off", timeout_graceful_shutdown=5,
+            # /v1/live: a frame over 1 MiB is refused by the protocol itself (1009; the app refuses over 512 KiB);
+            # a pong may be late while live recognition keeps a busy machine's cores, so allow a minute for it.
+            ws_max_size=1 << 20, ws_ping_interval=20.0, ws_ping_timeout=60.0,
         )
         uvicorn.Server(config).run()
     finally:

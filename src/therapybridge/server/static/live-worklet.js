@@ -2,7 +2,8 @@
 class PcmCapture extends AudioWorkletProcessor {
   constructor() {
     super();
-    this.block = new Float32Array(Math.round(sampleRate / 10));
+    this.size = Math.round(sampleRate / 10);
+    this.block = new Float32Array(this.size);
     this.used = 0;
   }
 
@@ -11,13 +12,13 @@ class PcmCapture extends AudioWorkletProcessor {
     if (channel) {
       let offset = 0;
       while (offset < channel.length) {
-        const take = Math.min(channel.length - offset, this.block.length - this.used);
+        const take = Math.min(channel.length - offset, this.size - this.used);
         this.block.set(channel.subarray(offset, offset + take), this.used);
         this.used += take;
         offset += take;
-        if (this.used === this.block.length) {
-          this.port.postMessage(this.block, [this.block.buffer]);
-          this.block = new Float32Array(this.block.length);
+        if (this.used === this.size) {
+          this.port.postMessage(this.block, [this.block.buffer]); // transferred: this.block is empty from here
+          this.block = new Float32Array(this.size);
           this.used = 0;
         }
       }

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.common import cpu_model
 from tests.datagen import session_mp3
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,6 +212,7 @@ def machine_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu_count": os.cpu_count(),
+        "cpu": cpu_model(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),
         "pyav": av.__version__,
@@ -242,11 +244,11 @@ def render(result: dict[str, Any]) -> str:
     lines = [
         "## Audio preprocessing",
         "",
-        f"Input: {info['minutes']:.0f}-minute two-speaker session (real voices), {info['format']}, "
+        f"Input: {info['minutes']:.0f}-minute looped sample session (the 30-s sample's real voices re-sequenced: a speed workload only, no accuracy claim), {info['format']}, "
         f"{info['megabytes']:.1f} MB; after preprocessing {ours['kept_seconds'] / 60:.1f} minutes remain "
         f"(long pauses shortened to 2 s). Median of {result['runs']} interleaved runs; "
         f"1-minute load average during the runs {min(result['load_average_1min']):.1f}–{max(result['load_average_1min']):.1f} "
-        f"on {result['machine']['cpu_count']} cores. Command: `.venv/bin/python -m benchmarks.bench_audio`.",
+        f"on {result['machine'].get('cpu') or str(result['machine']['cpu_count']) + ' cores'}. Command: `.venv/bin/python -m benchmarks.bench_audio`.",
         "",
         "### The seed's table: each step on CPU and GPU",
         "",

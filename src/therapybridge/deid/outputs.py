@@ -21,7 +21,7 @@ from .model import DeidOptions, DeidResult
 from .transcript import deidentify_transcript
 
 SUFFIX = "deid"
-PAGE_TITLE = "De-identified transcript"
+PAGE_TITLE = "De-identified"  # the page shows "De-identified – transcript"
 
 
 def deid_name(stem: str, rename: bool) -> str:

@@ -8,13 +8,14 @@ import re
 import socket
 import stat
 import time
+import wave
 
 import httpx
 import numpy as np
 import pytest
 
 from therapybridge.server.live_protocol import MAX_FRAME_BYTES, SUBPROTOCOL
-from tests.server.conftest import wait_for
+from tests.server.conftest import comparable, submit, wait_for
 from tests.server.live_client import (
     CLIENT_WORDS,
     CLIP_SECONDS,
@@ -108,6 +109,23 @@ def test_the_session_ends_once_and_becomes_a_job_whose_final_pass_replaces_the_l
     streamed = [w["text"] for w in conversation.committed_words()]
     assert [w["text"] for w in live["live"]["committed_words"]] == streamed
     assert "carry" in results["txt"].text
+
+
+def test_the_final_pass_equals_an_upload_of_the_same_audio(server, live_session, tmp_path):
+    """The 48 kHz PCM the session sent, uploaded as a WAV: the same segments, words, speakers and turns."""
+    _, _, results = live_session
+    path = tmp_path / "sent.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(48000)
+        out.writeframes(s16le(corpus_clip(48000)))
+    with _client(server) as client:
+        response = submit(client, path, formats="json")
+        assert response.status_code == 202, response.text
+        assert wait_for(client, response.json()["id"])["state"] == "done"
+        offline = client.get(f"/v1/jobs/{response.json()['id']}/result", params={"format": "json"}).json()
+    assert comparable(results["json"].json()) == comparable(offline)
 
 
 def test_the_recording_is_gone_once_the_final_pass_ran_and_results_are_private(server, live_session):

@@ -278,3 +278,20 @@ def test_the_page_and_its_scripts_are_served_with_a_policy_that_allows_nothing_f
         assert not re.search(r"(?:https?|wss?)://", response.text), path  # no address of anywhere else
     assert httpx.get(server.url + "/live/secrets.txt").status_code == 404
     assert httpx.get(server.url + "/live/..%2Fapp.py").status_code == 404
+
+
+def test_recordings_left_by_a_server_that_died_mid_session_are_removed_at_start(tmp_path):
+    from therapybridge.server.live import remove_orphan_recordings
+    from therapybridge.server.options import JobOptions
+    from therapybridge.server.run import open_store
+
+    data, store = open_store(tmp_path / "data")
+    queued = data.uploads / "therapybridge-live-queued.wav"  # its session ended: a final pass waits for it
+    orphan = data.uploads / "therapybridge-live-orphan.wav"  # its session never ended
+    upload = data.uploads / "someone-else.wav"
+    for path in (queued, orphan, upload):
+        path.write_bytes(b"RIFF")
+    store.create_job(token_id="t", options=JobOptions(), filename=LIVE_NAME, audio_path=str(queued),
+                     result_dir=str(data.result_dir("j")), job_id="j")
+    assert remove_orphan_recordings(store, data) == 1
+    assert queued.exists() and upload.exists() and not orphan.exists()

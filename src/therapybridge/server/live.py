@@ -62,6 +62,19 @@ class _Outcome:
     open: bool = True  # the client is still there to be told
 
 
+RECORDING_GLOB = "therapybridge-live-*.wav"  # the live core's Recording names
+
+
+def remove_orphan_recordings(store: JobStore, data: DataDir) -> int:
+    """At start-up: delete live recordings no job refers to (a server that died mid-session left them)."""
+    kept = store.audio_paths()
+    orphans = [p for p in data.uploads.glob(RECORDING_GLOB) if str(p) not in kept]
+    remove_paths(orphans)
+    if orphans:
+        logger.warning("removed %d recording(s) of live sessions interrupted by a server stop", len(orphans))
+    return len(orphans)
+
+
 class LiveService:
     """The live models and the one live thread of a server process."""
 
@@ -70,6 +83,7 @@ class LiveService:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="therapybridge-live")
         self._models: Any = None
         self.busy = False  # touched only on the event loop
+        remove_orphan_recordings(context.store, context.data)
 
     def base_options(self) -> Any:
         from ..live import LiveOptions

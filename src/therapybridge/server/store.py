@@ -307,6 +307,11 @@ class JobStore:
             )
             return cursor.rowcount == 1
 
+    def audio_paths(self) -> set[str]:
+        """Every recording a job still refers to."""
+        rows = self._connect().execute("SELECT audio_path FROM jobs WHERE audio_path IS NOT NULL").fetchall()
+        return {row["audio_path"] for row in rows}
+
     def release_audio(self, job_id: str) -> None:
         with self._transaction() as db:
             db.execute("UPDATE jobs SET audio_path = NULL WHERE id = ?", (job_id,))

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.common import RESULTS as RESULTS_DIR
 from benchmarks.common import corpus_parser, machine, write_results
 
 SAMPLE_RATE = 16000
@@ -314,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rss-minutes", type=float, default=0.0, help="also the memory check over this long")
     parser.add_argument("--rss-from", default=None, help="take the memory check from results/<NAME>.json")
     parser.add_argument("--note", action="append", default=[], help="a line for the markdown (what was run, why)")
+    parser.add_argument("--restitch", action="store_true",
+                        help="run nothing: rewrite the stored results (and their markdown) with --rss-from/--note")
     parser.add_argument("--name", default=None, help="results name (default live, live-dev for the dev half)")
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
@@ -324,6 +327,14 @@ def main(argv: list[str] | None = None) -> int:
     from therapybridge import AudioTranscriptionPipeline
     from therapybridge.live import LiveModels, LiveOptions
 
+    if args.restitch:
+        from benchmarks.common import RESULTS
+
+        name = args.name or ("live" if args.split == "eval" else "live-dev")
+        stored = json.loads((RESULTS / f"{name}.json").read_text())
+        args.clock = stored["clock"]
+        return _write(args, stored["command"].split()[3:], stored["rows"], final=stored.get("complete", False),
+                      date=stored["date"])
     ids = args.sessions if args.sessions is not None else [s.id for s in split(args.split)]
     jobs = [(i, args.model, args.minutes) for i in ids] + [(i, "base", args.minutes) for i in args.base_sessions]
     if args.lag_session:
@@ -346,21 +357,24 @@ def main(argv: list[str] | None = None) -> int:
     return _write(args, argv, rows, final=True)
 
 
-def _write(args, argv: list[str], rows: list[dict], final: bool = False) -> int:
+def _write(args, argv: list[str], rows: list[dict], final: bool = False, date: str | None = None) -> int:
     from therapybridge.live import LiveModels, LiveOptions
 
-    result: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
+    result: dict[str, Any] = {"date": date or time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
                               "clock": args.clock, "command": "python -m benchmarks.bench_live " + " ".join(argv or []),
                               "rows": rows, "summary": summarise(rows)}
-    if args.rss_minutes and final:
+    if args.rss_minutes and final and not args.restitch:
         options = LiveOptions(model=args.model, cpu_threads=2)
         result["rss"] = rss_check(LiveModels.load(options), options, args.rss_minutes)
     if args.rss_from:
         from benchmarks.common import RESULTS
 
-        stored = json.loads((RESULTS / f"{args.rss_from}.json").read_text())
-        result["rss"] = {**stored["rss"], "measured": stored["date"], "command": stored["command"]}
-    result["notes"] = args.note
+        stored_path = RESULTS / f"{args.rss_from}.json"
+        stored = json.loads(stored_path.read_text()) if stored_path.exists() else {}
+        if "rss" in stored:
+            result["rss"] = {**stored["rss"], "measured": stored["date"], "command": stored["command"]}
+    result["notes"] = args.note or (json.loads((RESULTS_DIR / f"{args.name or 'live'}.json").read_text()).get(
+        "notes", []) if args.restitch else [])
     name = args.name or ("live" if args.split == "eval" else "live-dev")
     result["complete"] = final
     write_results(name, result, markdown(result))

@@ -64,16 +64,23 @@ class SpeakerAttributor:
         if not words:
             return words, []
         before = self.clusterer.speakers
+        window = self.options.segmentation_seconds
+        labelled: list[LiveWord] = []
+        events: list[LiveEvent] = []
         with _torch_threads(1 if self._models.device.type == "cpu" else None), torch.inference_mode():
-            window = self.options.segmentation_seconds
-            start = max(recognizer.buffer_start, min(words[0].start - CONTEXT_BEFORE, recognizer.buffer_end - window))
-            audio, t0 = recognizer.audio(start, start + window)
-            activity, centers = self._activity(audio, t0)
-            locals_ = _local_speakers(words, activity, centers)
-            labelled, events = self._label_runs(words, locals_, audio, t0, activity, centers)
+            # a batch longer than one window (a session catching up) is attributed window by window
+            for group in _spans(words, window - CONTEXT_BEFORE):
+                start = max(recognizer.buffer_start,
+                            min(group[0].start - CONTEXT_BEFORE, recognizer.buffer_end - window))
+                audio, t0 = recognizer.audio(start, start + window)
+                activity, centers = self._activity(audio, t0)
+                locals_ = _local_speakers(group, activity, centers)
+                done, found = self._label_runs(group, locals_, audio, t0, activity, centers)
+                labelled.extend(done)
+                events.extend(found)
         if self.clusterer.speakers != before:
             events.append(SpeakersEvent(self.clusterer.speakers))
-        return labelled, events
+        return tuple(labelled), events
 
     def _activity(self, audio: np.ndarray, t0: float) -> tuple[np.ndarray, np.ndarray]:
         """(frames, 3) local speaker activity of the window and each frame's centre on the session clock."""
@@ -142,6 +149,17 @@ def _local_speakers(words: tuple[LiveWord, ...], activity: np.ndarray, centers: 
         else:
             fill = k
     return found
+
+
+def _spans(words: tuple[LiveWord, ...], longest: float) -> list[tuple[LiveWord, ...]]:
+    """Consecutive groups of words, each spanning at most ``longest`` seconds."""
+    groups: list[list[LiveWord]] = []
+    for w in words:
+        if groups and w.end - groups[-1][0].start <= longest:
+            groups[-1].append(w)
+        else:
+            groups.append([w])
+    return [tuple(g) for g in groups]
 
 
 def _runs(words: tuple[LiveWord, ...], locals_: list[int | None]) -> list[tuple[int | None, list[LiveWord]]]:

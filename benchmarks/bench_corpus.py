@@ -96,7 +96,8 @@ def _hinted_der(diarizer, path: Path, reference_turns, n: int) -> float:
     return score_diarization(reference_turns, list(result.turns)).der
 
 
-def _corpus_rows(specs, pipeline, diarizer, anchor, transcripts: Path | None = None) -> list[dict]:
+def _corpus_rows(specs, pipeline, diarizer, anchor, transcripts: Path | None = None, done=None) -> list[dict]:
+    """One row per session; ``done(rows)`` is called after each (to store a run in parts as it goes)."""
     from tests.corpus.build import build_session
     from therapybridge.evaluation import read_stm
 
@@ -105,7 +106,8 @@ def _corpus_rows(specs, pipeline, diarizer, anchor, transcripts: Path | None = N
         session = build_session(spec)
         reference = list(session.turns)
         utterances = read_stm(session.stm)
-        row = {"id": spec.id, "minutes": round(session.duration / 60, 1), "conditions": list(spec.conditions)}
+        row = {"id": spec.id, "minutes": round(session.duration / 60, 1), "conditions": list(spec.conditions),
+               "ours_commit": _commit() if pipeline is not None else None}
         if pipeline is not None:
             data, wall, stages = _ours(pipeline, session.audio, keep=(transcripts, spec.id) if transcripts else None)
             row.update(ours=_figures(reference, _turns(data), _words(data), utterances, session.num_speakers),
@@ -117,7 +119,18 @@ def _corpus_rows(specs, pipeline, diarizer, anchor, transcripts: Path | None = N
         rows.append(row)
         print(json.dumps({"id": spec.id, "ours": _short(row.get("ours", {})), "anchor": _short(row.get("anchor", {}))}),
               flush=True)
+        if done is not None:
+            done(rows)
     return rows
+
+
+def _commit() -> str | None:
+    """The checked-out commit (rows of a run in parts say which code measured them)."""
+    import subprocess
+
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
+                          capture_output=True, text=True)
+    return done.stdout.strip() or None
 
 
 def _anchor(anchor, path: Path, reference, utterances, n: int | None):
@@ -287,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     from therapybridge.diarization.engine import DefaultDiarizer
 
     specs = [s for s in split(args.split) if not args.sessions or s.id in args.sessions]
+    if args.sessions:  # in the order given (a run in parts does the sessions that matter most first)
+        specs.sort(key=lambda s: args.sessions.index(s.id))
     pipeline = None if args.no_ours else AudioTranscriptionPipeline(device="cpu", asr__model=args.model)
     diarizer = DefaultDiarizer("cpu")
     anchor = None
@@ -296,12 +311,21 @@ def main(argv: list[str] | None = None) -> int:
         anchor = load_models(args.model, 2)
     from tests.corpus.build import CORPUS_CACHE
 
-    rows = _corpus_rows(specs, pipeline, diarizer, anchor, CORPUS_CACHE / "transcripts" / args.model)
+    name = args.output or ("corpus" if args.split == "eval" else f"corpus-{args.split}")
+    done = (lambda rows: _store(name, args, rows, [])) if args.append else None
+    rows = _corpus_rows(specs, pipeline, diarizer, anchor, CORPUS_CACHE / "transcripts" / args.model, done)
     real = [] if args.no_real or pipeline is None else _real_rows(pipeline, anchor)
+    result = _store(name, args, rows, real)
+    for who, summary in result["summary"].items():
+        print(who, json.dumps({k: round(v, 4) for k, v in summary["all"].items()}), flush=True)
+    return 0
+
+
+def _store(name: str, args, rows: list[dict], real: list[dict]) -> dict:
+    """Write the results (with ``--append``: merged into the stored ones, session by session)."""
     result = {"split": args.split, "model": args.model, "date": time.strftime("%Y-%m-%d"), "machine": machine(),
               "sessions": rows, "real": real,
               "summary": {who: summarise(rows, who) for who in ("ours", "anchor") if any(who in r for r in rows)}}
-    name = args.output or ("corpus" if args.split == "eval" else f"corpus-{args.split}")
     stored = RESULTS / f"{name}.json"
     if args.append and stored.exists():
         previous = json.loads(stored.read_text(encoding="utf-8"))
@@ -309,13 +333,14 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:  # this run's figures replace the stored ones of the same session, key by key
             merged[row["id"]] = {**merged.get(row["id"], {}), **row}
         rows = sorted(merged.values(), key=lambda r: r["id"])
-        real = real or previous.get("real", [])
+        stored_real = {r["id"]: r for r in previous.get("real", [])}
+        for row in real:  # the same, recording by recording (an --no-anchor run keeps the stored anchor figures)
+            stored_real[row["id"]] = {**stored_real.get(row["id"], {}), **row}
+        real = list(stored_real.values())
         result.update(sessions=rows, real=real,
                       summary={who: summarise(rows, who) for who in ("ours", "anchor") if any(who in r for r in rows)})
     write_results(name, result, markdown(result))
-    for who, summary in result["summary"].items():
-        print(who, json.dumps({k: round(v, 4) for k, v in summary["all"].items()}), flush=True)
-    return 0
+    return result
 
 
 if __name__ == "__main__":

@@ -314,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base-sessions", nargs="*", default=[], help="sessions also run with base")
     parser.add_argument("--rss-minutes", type=float, default=0.0, help="also the memory check over this long")
     parser.add_argument("--rss-from", default=None, help="take the memory check from results/<NAME>.json")
+    parser.add_argument("--options", default="{}", help="LiveOptions fields as JSON (development runs)")
     parser.add_argument("--note", action="append", default=[], help="a line for the markdown (what was run, why)")
     parser.add_argument("--restitch", action="store_true",
                         help="run nothing: rewrite the stored results (and their markdown) with --rss-from/--note")
@@ -342,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     loaded: dict[str, Any] = {}
     for sid, model, minutes in jobs:
-        options = LiveOptions(model=model, cpu_threads=2)
+        options = LiveOptions(model=model, cpu_threads=2, **json.loads(args.options))
         if model not in loaded:
             loaded[model] = (LiveModels.load(options), AudioTranscriptionPipeline(device="cpu", asr__model=model))
         models, pipeline = loaded[model]

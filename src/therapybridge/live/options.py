@@ -36,6 +36,10 @@ class LiveOptions:
     max_buffer_seconds: float = 20.0
     prompt_chars: int = 200
     beam_size: int = 1
+    # Encode only as much as the buffer holds (rounded up, at least ``min_window_seconds``) instead of Whisper's
+    # fixed 30 s: the encoder's cost is proportional to its input and dominates a decode of a short buffer.
+    fit_window: bool = False
+    min_window_seconds: int = 10
     cpu_threads: int = 2
     allow_download: bool = False
     # Hallucination guard, as offline: a decoded segment the model calls non-speech is dropped.

@@ -118,16 +118,10 @@ class StreamingRecognizer:
     def _decode(self) -> list[LiveWord]:
         opts = self.options
         self.decodes += 1
-        segments, info = self._whisper.transcribe(
-            self._buffer,
-            language=self.language,
-            beam_size=opts.beam_size,
-            word_timestamps=True,
-            initial_prompt=" ".join(self._prompt) or None,
-            condition_on_previous_text=False,
-            vad_filter=False,
-            temperature=0.0,
-        )
+        window = None
+        if opts.fit_window:
+            window = int(min(30, max(opts.min_window_seconds, np.ceil(len(self._buffer) / SAMPLE_RATE + 0.5))))
+        segments, info = self._transcribe(window)
         words: list[LiveWord] = []
         ends: list[float] = []
         for segment in segments:
@@ -154,6 +148,26 @@ class StreamingRecognizer:
             return False
         floor = float(np.percentile(np.fromiter(self._levels, float), 10))
         return float(levels.max()) < floor + QUIET_MARGIN_DB
+
+    def _transcribe(self, window: int | None) -> tuple[list[Any], Any]:
+        opts = self.options
+        extractor = self._whisper.feature_extractor
+        try:
+            segments, info = self._whisper.transcribe(
+                self._buffer,
+                language=self.language,
+                beam_size=opts.beam_size,
+                word_timestamps=True,
+                initial_prompt=" ".join(self._prompt) or None,
+                condition_on_previous_text=False,
+                vad_filter=False,
+                temperature=0.0,
+                chunk_length=window,
+            )
+            return list(segments), info
+        finally:
+            if window is not None:  # faster-whisper keeps the length on the shared extractor: put 30 s back
+                extractor(np.zeros(160, dtype=np.float32), chunk_length=30)
 
     # -- keeping the buffer bounded --------------------------------------------------------------------------
 

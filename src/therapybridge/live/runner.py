@@ -82,12 +82,19 @@ def run_live(
         reason, message, interrupted = "source-ended", "interrupted; what was committed is kept", True
     except TherapyBridgeError as exc:
         reason, message, error = "source-ended", _first_line(exc), exc
+    except Exception as exc:  # noqa: BLE001 - a failure inside recognition still ends the session cleanly
+        logger.debug("live session failed", exc_info=True)
+        reason, message, error = "error", f"processing failed ({type(exc).__name__}); what was committed is kept", exc
     finally:
         stop.set()
     try:
         on_events(session.finish(reason, message))
     except KeyboardInterrupt:
         interrupted = True
+    except Exception as exc:  # noqa: BLE001 - the last decode failed: keep what was committed before it
+        logger.debug("the last decode failed", exc_info=True)
+        if error is None:
+            reason, message, error = "error", f"processing failed ({type(exc).__name__}); what was committed is kept", exc
     return LiveRun(session.transcript(), reason, message, lag, interrupted, error)
 
 

@@ -295,3 +295,56 @@ def test_recordings_left_by_a_server_that_died_mid_session_are_removed_at_start(
                      result_dir=str(data.result_dir("j")), job_id="j")
     assert remove_orphan_recordings(store, data) == 1
     assert queued.exists() and upload.exists() and not orphan.exists()
+
+
+def test_a_failure_inside_the_live_core_ends_the_session_with_1011_and_keeps_what_was_committed(tmp_path, monkeypatch):
+    """The real app in-process with a core that fails on its second feed (the real one cannot be made to fail)."""
+    from starlette.testclient import TestClient
+
+    import therapybridge.live as live
+    from therapybridge.server.app import ServerContext, create_app
+    from therapybridge.server.options import ServerOptions
+    from therapybridge.server.run import open_store
+    from therapybridge.server.tokens import create_token
+
+    word = live.LiveWord(1.0, 1.4, "hello", 0.9, "SPEAKER_00")
+
+    class FailingSession:
+        def __init__(self, models, options):
+            self.calls = 0
+
+        def feed(self, samples):
+            self.calls += 1
+            if self.calls > 1:
+                raise RuntimeError("a bug in the core")
+            return [live.CommittedEvent((word,))]
+
+        def finish(self, reason="finished", message=None):
+            return [live.EndEvent(reason, message)]
+
+        def transcript(self):
+            utterance = live.UtteranceEvent("SPEAKER_00", 1.0, 1.4, "hello")
+            return live.LiveTranscript(words=(word,), utterances=((utterance, (word,)),), relabels=(), aliases=(),
+                                       audio_seconds=2.0, model="tiny.en", language="en", settings={})
+
+    monkeypatch.setattr(live, "LiveSession", FailingSession)
+    monkeypatch.setattr(live.LiveModels, "load", classmethod(lambda cls, options: object()))
+    data, store = open_store(tmp_path / "data")
+    token = create_token(store, "t")
+    app = create_app(ServerContext(ServerOptions(data_dir=str(data.root), model="tiny.en"), store, data))
+    conversation = Conversation()
+    with TestClient(app) as client, client.websocket_connect("/v1/live", subprotocols=[SUBPROTOCOL]) as ws:
+        ws.send_text(json.dumps({"type": "start", "token": token, "final_pass": False}))
+        conversation.messages.append(ws.receive_json())
+        for _ in range(40):  # 4 s of 100 ms frames: the second second's feed fails
+            ws.send_bytes(b"\0\0" * 1600)
+        while (message := ws.receive()).get("type") != "websocket.close":
+            conversation.messages.append(json.loads(message["text"]))
+        conversation.close_code = message["code"]
+        assert client.get("/healthz").status_code == 200
+    end = conversation.end
+    assert conversation.close_code == 1011
+    assert end["reason"] == "error" and end["message"] == "live recognition failed: RuntimeError"
+    assert end["state"] == "done" and conversation.committed_words()[0]["text"] == "hello"
+    assert "hello" in (data.result_dir(end["job"]) / "transcript.txt").read_text()
+    assert not list(data.uploads.iterdir())  # the recording went with the session

@@ -156,8 +156,9 @@ class _Gone(Exception):
 
 async def _first_text(websocket: Any) -> str:
     try:
-        message = await asyncio.wait_for(websocket.receive(), FIRST_MESSAGE_TIMEOUT_S)
-    except asyncio.TimeoutError:
+        async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT_S):
+            message = await websocket.receive()
+    except TimeoutError:
         raise ProtocolViolation(CLOSE_POLICY, f"no start message within {FIRST_MESSAGE_TIMEOUT_S:g} s") from None
     if message["type"] == "websocket.disconnect":
         raise _Gone
@@ -173,15 +174,22 @@ class _Audio:
         self.pieces: list[np.ndarray] = []
         self.pending = 0
         self.done = False
+        self.abandoned = False  # nobody takes audio any more (recognition failed)
         self.changed = asyncio.Condition()
 
     async def put(self, samples: np.ndarray) -> None:
         async with self.changed:
-            if samples.size:
+            if samples.size and not self.abandoned:
                 self.pieces.append(samples)
                 self.pending += samples.size
                 self.changed.notify_all()
-            await self.changed.wait_for(lambda: self.pending <= MAX_PENDING_SECONDS * LIVE_RATE)
+            await self.changed.wait_for(lambda: self.abandoned or self.pending <= MAX_PENDING_SECONDS * LIVE_RATE)
+
+    async def abandon(self) -> None:
+        async with self.changed:
+            self.abandoned = True
+            self.pieces, self.pending = [], 0
+            self.changed.notify_all()
 
     async def close(self) -> None:
         async with self.changed:
@@ -219,25 +227,24 @@ async def _run_session(websocket: Any, service: LiveService, start: LiveStart, t
     audio = _Audio()
     outcome = _Outcome()
     reader = asyncio.create_task(_read_frames(websocket, start, recording, resampler, audio, outcome))
-    end: dict[str, Any] = {"type": "end"}
     try:
         failure = await _feed_until_done(websocket, service, session, audio, outcome)
-        await reader
-        if failure is not None:
+        if failure is not None:  # set first, so that the reader, stopped here, flushes nothing into a dead queue
             outcome.reason, outcome.message, outcome.code = "error", failure, CLOSE_ERROR
-        events = await service.call(session.finish, outcome.reason, outcome.message)
-        end = next((e.to_dict() for e in events if e.type == "end"), end)
-        if outcome.open:
-            await _send_events(websocket, events, outcome)
+            await audio.abandon()
+            reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        end = await _finish(websocket, service, session, outcome)
     finally:
         if not reader.done():
             reader.cancel()
         recording.close()
     try:
         job = await service.call(_store_session, context, job_id, token_id, start, session, recording, started)
-    except TherapyBridgeError as exc:  # e.g. the disk is full: the client hears why
+    except Exception as exc:  # noqa: BLE001 - e.g. the disk is full: the client hears why, the server serves on
         logger.error("a live session's results could not be stored: %s", type(exc).__name__)
-        outcome.reason, outcome.message, outcome.code = "error", f"the results could not be stored: {_one_line(exc)}", \
+        reason = _one_line(exc) if isinstance(exc, TherapyBridgeError) else type(exc).__name__
+        outcome.reason, outcome.message, outcome.code = "error", f"the results could not be stored: {reason}", \
             CLOSE_ERROR
         job = None
     logger.info("live session ended (%s, %.1f s of audio)", outcome.reason, recording.seconds)
@@ -256,9 +263,12 @@ async def _read_frames(websocket: Any, start: LiveStart, recording: Any, resampl
     try:
         while True:
             try:
-                message = await asyncio.wait_for(websocket.receive(), IDLE_TIMEOUT_S)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(IDLE_TIMEOUT_S):  # unlike wait_for, never swallows a cancellation
+                    message = await websocket.receive()
+            except TimeoutError:
                 outcome.reason, outcome.message = "source-ended", f"no audio for {IDLE_TIMEOUT_S:g} s"
+                return
+            if audio.abandoned:  # recognition failed: nothing more is taken
                 return
             if message["type"] == "websocket.disconnect":
                 outcome.reason, outcome.message, outcome.open = "disconnected", "the client disconnected", False
@@ -283,6 +293,21 @@ async def _read_frames(websocket: Any, start: LiveStart, recording: Any, resampl
                 await take(resampler.flush())
         finally:
             await audio.close()
+
+
+async def _finish(websocket: Any, service: LiveService, session: Any, outcome: _Outcome) -> dict[str, Any]:
+    """Commit what remains and send it; the core's end event (the service adds the job to it)."""
+    try:
+        events = await service.call(session.finish, outcome.reason, outcome.message)
+    except Exception as exc:  # noqa: BLE001 - what was committed before is still stored
+        logger.debug("live finish failed", exc_info=True)
+        if outcome.reason != "error":
+            outcome.reason, outcome.message, outcome.code = "error", f"live recognition failed: {type(exc).__name__}", \
+                CLOSE_ERROR
+        return {"type": "end"}
+    if outcome.open:
+        await _send_events(websocket, events, outcome)
+    return next((e.to_dict() for e in events if e.type == "end"), {"type": "end"})
 
 
 async def _feed_until_done(websocket: Any, service: LiveService, session: Any, audio: _Audio,

@@ -52,7 +52,7 @@ def outputs(tmp_path_factory):
     audio = out / "session.m4a"
     _to_m4a(f"{DATA}/deid-short.opus", audio)
     result = run_cli("transcribe", str(audio), "-o", str(out), "--format", FORMATS, "--deidentify",
-                     "--deidentify-audio", "--no-progress")
+                     "--deidentify-audio", "--no-progress", timeout=1200)  # ~20 s on an idle machine; minutes when shared
     assert result.returncode == 0, result.stderr
     return out
 

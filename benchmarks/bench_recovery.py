@@ -127,11 +127,11 @@ def _score(case: dict[str, Any], words: list[tuple[float, float, str]], markers:
 class _Ours:
     """Our stages, models loaded once: preprocessing and diarization once per file, recognition once per model."""
 
-    def __init__(self) -> None:
+    def __init__(self, changes: dict[str, Any] | None = None) -> None:
         from therapybridge.config import PipelineConfig
         from therapybridge.pipeline import AudioTranscriptionPipeline
 
-        self.config = PipelineConfig()
+        self.config = PipelineConfig().replace(**(changes or {}))
         self.pipeline = AudioTranscriptionPipeline(self.config)
         self.transcribers: dict[str, Any] = {}
 
@@ -316,10 +316,24 @@ def markdown(result: dict[str, Any]) -> str:
             f"{t['runs'][0]['stretches']} stretches, {t['runs'][0]['seconds']:.1f} s of gaps, "
             f"{t['runs'][0]['words']} words recovered.",
         ]
+        if t.get("measured_earlier"):
+            lines[-1] += (" Measured by the earlier run (load average at its start "
+                          f"{', '.join(f'{x:.1f}' for x in t['measured_earlier'])}), not in this one.")
+    if result.get("settings"):
+        lines += ["", "Ours with these settings changed from the defaults (a candidate, not the default): "
+                  + ", ".join(f"`{k}={v}`" for k, v in result["settings"].items()) + "."]
     if result.get("parts"):
-        lines += ["", f"Run as {len(result['parts'])} processes side by side on the same machine (load average at "
-                  "their starts: " + "; ".join(", ".join(f"{x:.1f}" for x in p["load_average"])
-                                                 for p in result["parts"]) + ")."]
+        lines += ["", f"Joined from {sum(bool(p['files']) for p in result['parts'])} run(s) of this benchmark (`--merge`; a file in two runs is "
+                  "taken from the first): " + "; ".join(
+                      f"{', '.join(p['files']) or 'the time only'} (load average at its start "
+                      f"{', '.join(f'{x:.1f}' for x in p['load_average'])})" for p in result["parts"] if p["files"])
+                  + "."]
+    e = result.get("earlier")
+    if e:
+        lines += ["", "From the earlier run's stored results (same recognition and recovery code): "
+                  f"{', '.join(e['files']) or 'no file'}. Of the corpus files in both ({', '.join(e['compared'])}), "
+                  + (f"WER differed for {'; '.join(e['differing'])} and was the same for the rest."
+                     if e["differing"] else "every WER was the same.")]
     lines += DEVELOPMENT_NOTES.splitlines()
     if result.get("not_run"):
         lines += ["", f"Not run (the run was stopped before it reached them): {', '.join(result['not_run'])}."]
@@ -358,6 +372,17 @@ pass afterwards was best, and is the default. On d06 (opus, 15 dB SNR) recovery 
 d01, d03 and d07 it found nothing to do. Decoding the whole sentence around a gap (up to 28 s) recovered no more
 words than 3 to 5 s either side of it, at up to twice the time; decoding the gap alone recovered fewer (d02 45
 deletions left against 32, d06 162 against 129).
+
+Where the deletions come from (development half, base, ours without recovery, deleted words / WER; a scratch
+harness on the cached corpus, 2026-12-01 later session). On d02 (telephone): the default 84 / 0.131; windows the
+model calls non-speech are never dropped there (the guard off: 84), nor regions under the silence floor (84);
+keeping long pauses (no trimming) 84; VAD padding 400 ms instead of 200 ms 78 / 0.110; faster-whisper's own
+decoding of the file with none of our preprocessing 36 / 0.075. What moves it is the loudness normalisation: the
+same preprocessing without it (`audio__normalize=none`, gains it would have applied 1.3–5.9 dB) gives d02 18 / 0.050,
+d01 15 / 0.051 (default 17 / 0.055), d04 9 / 0.027 (default 32 / 0.050). A few dB of gain changing which sentences
+a window skips may say the skip is chaotic in the input rather than a level the model needs; it is a candidate
+(`--set audio__normalize=none`), not the default: its run on the evaluation half was stopped unfinished (load 20-28). With recovery on, d02's
+32 remaining deletions are scattered: 24 runs, 17 of one word, 6 of two, 1 of three; no skipped sentence is left.
 """
 
 
@@ -378,17 +403,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bare-only", action="store_true", help="only fill --bare-cache (no tables written)")
     parser.add_argument("--no-real", action="store_true", help="leave out the real recordings")
     parser.add_argument("--output", default="recovery", help="results name (benchmarks/results/NAME.json/.md)")
+    parser.add_argument("--set", action="append", default=[], metavar="STAGE__FIELD=VALUE",
+                        help="a setting of ours changed from the default, e.g. audio__normalize=none (a candidate)")
     parser.add_argument("--merge", type=Path, nargs="+", help="results JSON of runs made side by side, joined into one")
+    parser.add_argument("--earlier", type=Path, help="with --merge: an earlier run's JSON, for files and time not in these")
     args = parser.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
     if args.merge:
-        return _merge(args.merge, models, args.output)
+        return _merge(args.merge, models, args.output, args.earlier)
     done = [json.loads(line) for line in args.resume.read_text().splitlines() if line.startswith('{"id"')] \
         if args.resume else []
     result: dict[str, Any] = {"machine": machine(), "models": models, "rows": done, "not_built": []}
     specs = [session(i) for i in args.sessions] if args.sessions else sorted(split("eval"), key=lambda s: s.minutes)
     real = [] if args.no_real else _real_cases()
-    ours, bare_models, bare_cache = _Ours(), {}, _BareCache(args.bare_cache)
+    changes = dict(_setting(text) for text in args.set)
+    ours, bare_models, bare_cache = _Ours(changes), {}, _BareCache(args.bare_cache)
+    result["settings"] = changes
     if args.bare_only:
         for item in [*real, *specs]:
             case = item if isinstance(item, dict) else _corpus_case(item)
@@ -417,18 +447,46 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _merge(paths: list[Path], models: list[str], output: str) -> int:
-    """One result from parts run side by side (each its own files): rows in the order of the parts, a file run in
-    two parts counted once (the first), the timing from the part that measured it."""
+def _setting(text: str) -> tuple[str, Any]:
+    key, _, value = text.partition("=")
+    if value.lower() in ("none", "off"):
+        return key, None
+    try:
+        return key, float(value)
+    except ValueError:
+        return key, value
+
+
+def _merge(paths: list[Path], models: list[str], output: str, earlier_path: Path | None = None) -> int:
+    """One result from runs made side by side (each its own files; a file in two runs is taken from the first),
+    with the files none of them reached, and the time when none measured it, from an earlier run's stored result
+    (``earlier_path``); files in both say whether the earlier figures were reproduced."""
+    from tests.corpus.sessions import split
+
     parts = [json.loads(path.read_text()) for path in paths]
     result: dict[str, Any] = {"machine": parts[0]["machine"], "models": models, "rows": [], "not_built": [],
-                              "parts": [{"load_average": p["machine"]["load_average"],
-                                         "files": [r["id"] for r in p["rows"]]} for p in parts]}
+                              "settings": parts[0].get("settings", {}), "parts": []}
     for part in parts:
-        result["rows"] += [r for r in part["rows"] if r["id"] not in {row["id"] for row in result["rows"]}]
-        result["not_built"] += part.get("not_built", [])
+        taken = [r for r in part["rows"] if r["id"] not in {row["id"] for row in result["rows"]}]
+        result["rows"] += taken
+        result["parts"].append({"load_average": part["machine"]["load_average"], "files": [r["id"] for r in taken]})
         if part.get("timing") and "timing" not in result:
             result["timing"] = part["timing"]
+    if earlier_path is not None:
+        earlier = json.loads(earlier_path.read_text())
+        new = {row["id"]: row for row in result["rows"]}
+        filled = [r for r in earlier["rows"] if r["id"] not in new]
+        both = [r for r in earlier["rows"] if r["id"] in new and r["group"] != "real"]
+        result["rows"] += filled
+        result["earlier"] = {
+            "files": [r["id"] for r in filled],
+            "compared": [r["id"] for r in both],
+            "differing": [f"{r['id']} {m} {w}" for r in both for m in models for w in WHO
+                          if m in r and round(r[m][w]["wer"], 6) != round(new[r["id"]][m][w]["wer"], 6)],
+        }
+        if "timing" not in result and earlier.get("timing"):
+            result["timing"] = {**earlier["timing"], "measured_earlier": earlier["machine"]["load_average"]}
+    result["not_run"] = [s.id for s in split("eval") if s.id not in {row["id"] for row in result["rows"]}]
     _write(result, models, output)
     return 0
 

@@ -118,3 +118,23 @@ def ready(ws, conversation: Conversation, start: dict[str, Any], timeout: float 
     conversation.messages.append(message)
     assert message["type"] == "ready", message
     return message
+
+
+def wait_until_idle(server, timeout: float = 300.0) -> None:
+    """Wait until the server takes a new live session (one left by an earlier test may still be finishing):
+    a session with no audio is started and stopped, retried while the server answers 1013 (busy)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        conversation = Conversation()
+        with connect(server.url, header_token=live_token(server, "live")) as ws:
+            ws.send(json.dumps({"type": "start"}))
+            reply = json.loads(ws.recv(timeout=timeout))
+            if reply["type"] == "ready":
+                ws.send(json.dumps({"type": "stop"}))
+            read_all(ws, conversation, timeout=timeout)
+        if reply["type"] == "ready":
+            return
+        assert conversation.close_code == 1013 and time.monotonic() < deadline, (reply, conversation.close_code)
+        time.sleep(1.0)

@@ -29,10 +29,18 @@ from tests.server.live_client import (
     ready,
     revoke,
     s16le,
+    wait_until_idle,
 )
 
 LIVE_NAME = "live-session.wav"
 SHORT_SECONDS = 3.5  # the therapist's question (1.0-3.3 s), for the sessions that end early
+
+
+@pytest.fixture(autouse=True)
+def idle_server(request):
+    """Each test starts when no live session of an earlier test (or of the browser test) is still finishing."""
+    if "server" in request.fixturenames:
+        wait_until_idle(request.getfixturevalue("server"))
 
 
 def stream(server, pcm: bytes, rate: int, width: int, start: dict, *, header_token: str | None = None) -> Conversation:

@@ -235,6 +235,18 @@ def _cell(row: dict, key: str) -> str:
     return "" if value is None else f"{value:.3f}"
 
 
+def _commits_note(rows: list[dict]) -> list[str]:
+    """A line saying which code measured which rows, when a run in parts mixed commits (or left some unnamed)."""
+    by_commit: dict[str, list[str]] = {}
+    for row in rows:
+        by_commit.setdefault(row.get("ours_commit") or "an earlier commit", []).append(row["id"])
+    if len(by_commit) < 2:
+        return []
+    parts = "; ".join(f"{', '.join(ids)}: {commit}" for commit, ids in by_commit.items())
+    return [f"**Rows measured by different code** (ours; the anchor rows are from the earlier full run): {parts}. "
+            "Means over these rows mix them.", ""]
+
+
 def markdown(result: dict) -> str:
     split, rows = result["split"], result["sessions"]
     names = [label for _, label in COLUMNS]
@@ -247,6 +259,7 @@ def markdown(result: dict) -> str:
         "WDER: share of correctly recognised words given the wrong speaker; `word-spk`: share of reference words "
         "recognised with the right speaker; `bc-spk`: the same for backchannel words; `ovl both`: share of the "
         "reference's overlapped time attributed to both speakers; `ovl FA`: overlap false alarm / speech time.", "",
+        *_commits_note(rows),
         "| session | min | conditions | who | " + " | ".join(names) + " | DER N |",
         "|---|---|---|---|" + "---|" * (len(names) + 1),
     ]

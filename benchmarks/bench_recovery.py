@@ -290,7 +290,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"{', '.join(f'{x:.1f}' for x in info['load_average'])}. Pooled over the files; del and ins are shares of the "
         "reference words; empty ≥ 3 s: reference utterances of 3 s or longer with no recognised word and no "
         "`unrecognised speech` marker. Ours is the default pipeline (recovery on) and `--no-gap-recovery`; bare is "
-        "faster-whisper `BatchedInferencePipeline`, same model, batch 8, beam 5.",
+        "faster-whisper `BatchedInferencePipeline`, same model, batch 8, beam 5. The AMI minute is scored by cpWER "
+        "against its per-speaker words, each recognised word given the speaker of the reference turn it overlaps most "
+        "(for ours and bare alike), so its figure is the recogniser's and not a diarizer's.",
         "",
         "| model | files | who | WER | del | ins | empty ≥ 3 s | markers | WER / bare | del / bare |",
         "|---|---|---|---|---|---|---|---|---|---|",

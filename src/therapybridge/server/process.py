@@ -58,6 +58,7 @@ class ServerProcess:
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.2)
+        self.kill()  # no caller will stop a server it never got: it must not live on with its workers
         raise RuntimeError(f"the server did not become ready in {timeout:g} s: {self.log()[-4000:]}")
 
     def log(self) -> str:

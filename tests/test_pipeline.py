@@ -112,6 +112,19 @@ def test_seed_usage_runs_as_written(tmp_path, monkeypatch, pipeline):
     assert "sample.perf.json" in reports
 
 
+def test_the_written_json_and_the_returned_transcript_agree(tmp_path, pipeline):
+    # The metrics are taken once, before writing: the file and the result carry the same figures.
+    result = pipeline.process(SAMPLE_WAV, enable_diarization=False, output_dir=tmp_path, formats=("json",))
+    written = json.loads((tmp_path / "sample.json").read_text(encoding="utf-8"))
+    assert written["performance_metrics"] == result.to_dict()["performance_metrics"]
+    assert written["performance_metrics"]["total_duration"] > 0
+
+
+def test_process_item_returns_a_failure_instead_of_raising(tmp_path, pipeline):
+    item = pipeline.process_item(tmp_path / "missing.wav")
+    assert not item.ok and item.transcript is None and "no such file" in str(item.error)
+
+
 def test_diarization_off_gives_null_speakers(pipeline):
     result = pipeline.process(SAMPLE_WAV, enable_diarization=False)
     assert result.speakers == () and result.turns == ()

@@ -72,6 +72,7 @@ def _live_jobs(client: httpx.Client) -> list[dict]:
 @pytest.fixture(scope="module")
 def live_session(server):
     """12 s of corpus d01 as the browser sends it (48 kHz s16le), the token in the subprotocol header."""
+    wait_until_idle(server)  # module fixtures come before the autouse one
     token = live_token(server, "live")
     conversation = stream(server, s16le(corpus_clip(48000)), 48000, 2,
                           {"format": "s16le", "final_pass": True}, header_token=token)

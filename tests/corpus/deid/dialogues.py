@@ -12,9 +12,14 @@ name lists for English, spaCy's model learnt from OntoNotes, and ours hold none)
 instead an ordinary English word that is also a surname (``WORD_SURNAMES``: Baker, Brooks, …), the hard case for
 a recogniser that keys on unknown words.
 
-The split: dialogues alternate between the ``tune`` half (recognisers may be tuned on it) and the ``report`` half
-(figures are reported on it). The halves use disjoint voices and disjoint sentence templates, so a pattern fitted
-to a tune sentence cannot simply match its report twin.
+The split: the first ten dialogues (``deid01``-``deid10``) are the ``tune`` half (recognisers may be tuned on
+them); ``deid11``-``deid15`` are the ``report`` half (figures are reported on it). The first ten were once split
+five and five, but their misses were read while tuning, so all ten became tuning material and a fresh report half
+was drawn: its own sentence templates, its own word surnames and towns, names checked against every name of the
+tune half, and its own voices. Every non-reserved English Kokoro voice already speaks in the tune half, so each
+report voice is a new one made by mixing the style vectors of an American and a British voice of the same sex
+(``"af_heart+bf_emma"``, :func:`tests.corpus.deid.synth.voice_style`): no report voice is a tune voice, though
+each is built from two of them.
 """
 
 from __future__ import annotations
@@ -25,15 +30,21 @@ from dataclasses import asdict, dataclass, field
 
 CATEGORIES = ("NAME", "PLACE", "DATE", "AGE", "PHONE", "EMAIL", "ADDRESS", "URL", "ID")
 
-# Voices, none of them reserved (tests/corpus/sessions.RESERVED_VOICES): the tune half speaks with the corpus's
-# development voices, the report half with its evaluation voices.
+# Voices, none of them reserved (tests/corpus/sessions.RESERVED_VOICES). The first ten dialogues (all tune now)
+# alternate between the corpus's development voices (even ones) and its evaluation voices (odd ones); the fresh
+# report half speaks with mixed voices, an American and a British voice of one sex (see the module docstring).
 TUNE_VOICES = [("af_bella", "am_michael"), ("bf_isabella", "am_adam"), ("am_fenrir", "af_jessica"),
                ("bm_daniel", "af_nova"), ("af_alloy", "am_santa"), ("bf_alice", "am_michael")]
-REPORT_VOICES = [("af_heart", "am_puck"), ("bm_george", "af_sarah"), ("af_kore", "am_liam"),
-                 ("bf_emma", "bm_fable"), ("am_echo", "af_aoede"), ("bf_lily", "am_puck")]
+OLD_REPORT_VOICES = [("af_heart", "am_puck"), ("bm_george", "af_sarah"), ("af_kore", "am_liam"),
+                     ("bf_emma", "bm_fable"), ("am_echo", "af_aoede"), ("bf_lily", "am_puck")]
+REPORT_VOICES = [("af_heart+bf_emma", "am_liam+bm_george"), ("bm_fable+am_echo", "af_kore+bf_lily"),
+                 ("af_sarah+bf_alice", "am_puck+bm_daniel"), ("am_adam+bm_fable", "af_aoede+bf_isabella"),
+                 ("af_nova+bf_lily", "am_santa+bm_george")]
 
 WORD_SURNAMES = ["Baker", "Brooks", "Hunter", "Wells", "Marsh", "Stone", "Fields", "Rivers", "Bishop", "Fox",
                  "Carpenter", "Cross", "Hill", "Lane"]
+REPORT_WORD_SURNAMES = ["Walker", "Parker", "Mason", "Cook", "Frost", "Gardner", "Shepherd", "Wood", "Price",
+                        "Glass", "Booth", "Chambers"]  # the fresh report half's own (none of them in WORD_SURNAMES)
 
 _ONSETS = ["b", "br", "d", "dr", "f", "g", "gr", "h", "k", "kl", "l", "m", "n", "p", "pr", "r", "s", "st", "t",
            "tr", "v", "w", "z", "th", "sh", "ch"]
@@ -100,6 +111,8 @@ _UNITS = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "n
 _STREETS = ["Road", "Street", "Avenue", "Lane", "Drive", "Court", "Place"]
 _TOWNS = ["Dayton", "Tacoma", "Asheville", "Bakersfield", "Duluth", "Spokane", "Savannah", "Provo", "Fresno",
           "Albany", "Boise", "Wichita", "Tulsa", "Eugene", "Macon", "Reno", "Toledo", "Lubbock"]
+_REPORT_TOWNS = ["Fargo", "Yakima", "Lansing", "Topeka", "Billings", "Modesto", "Peoria", "Akron", "Roanoke",
+                 "Laredo", "Ogden", "Pueblo"]
 _DOMAINS = ["gmail", "yahoo", "outlook", "hotmail", "proton mail", "icloud"]
 _TLDS = ["com", "net", "org"]
 
@@ -136,16 +149,24 @@ def _small(n: int) -> str:
 class _Draw:
     """The random identifiers of one dialogue; the same person keeps the same name when mentioned again."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: random.Random, fresh: bool = False, exclude: frozenset[str] = frozenset()) -> None:
         self.rng = rng
+        self.surnames = REPORT_WORD_SURNAMES if fresh else WORD_SURNAMES
+        self.towns = _REPORT_TOWNS if fresh else _TOWNS
+        self.exclude = exclude  # names that must not be drawn again (the fresh half avoids the tune half's names)
+
+    def _new(self, syllables: int | None = None) -> str:
+        while (name := generated_name(self.rng, syllables)) in self.exclude:
+            pass
+        return name
 
     def first(self) -> str:
-        return generated_name(self.rng, self.rng.choice([1, 2, 2]))
+        return self._new(self.rng.choice([1, 2, 2]))
 
     def last(self) -> tuple[str, str]:
         if self.rng.random() < 1 / 6:
-            return self.rng.choice(WORD_SURNAMES), "word surname"
-        return generated_name(self.rng), ""
+            return self.rng.choice(self.surnames), "word surname"
+        return self._new(), ""
 
     def spelled(self, name: str) -> str:
         letters = [c.upper() for c in name if c.isalpha()]
@@ -153,8 +174,8 @@ class _Draw:
 
     def place(self) -> tuple[str, str]:
         if self.rng.random() < 0.5:
-            return self.rng.choice(_TOWNS), "real town"
-        return generated_name(self.rng) + self.rng.choice(["", " Falls", " Springs", "ville", " Heights"]), "made-up"
+            return self.rng.choice(self.towns), "real town"
+        return self._new() + self.rng.choice(["", " Falls", " Springs", "ville", " Heights"]), "made-up"
 
     def date(self) -> tuple[str, str]:
         month, day = self.rng.choice(_MONTHS), self.rng.choice(_ORDINALS)
@@ -185,7 +206,7 @@ class _Draw:
 
     def address(self) -> tuple[str, str]:
         number = self.rng.choice([self.rng.randrange(2, 99), self.rng.randrange(100, 999)])
-        street = f"{generated_name(self.rng)} {self.rng.choice(_STREETS)}"
+        street = f"{self._new()} {self.rng.choice(_STREETS)}"
         spoken = _small(number) if number < 100 else f"{_UNITS[number // 100]} {_small(number % 100)}"
         if self.rng.random() < 0.3:
             return f"{spoken} {street}, apartment {self.rng.randrange(2, 9)}{self.rng.choice('ABCD')}", "with unit"
@@ -248,6 +269,25 @@ _TEMPLATES = {
         ("client", "My son's teacher, Mrs. {NAME:last}, asked for a meeting."),
         ("therapist", "Let's take a breath. What do you notice in your body right now?"),
     ],
+    # The fresh report half (deid11-deid15), written after the first ten had been used for tuning.
+    "fresh": [
+        ("client", "My brother {NAME:first} {NAME:last} drove down from {PLACE} to see me."),
+        ("therapist", "What do you think {NAME:first} needed from you that night?"),
+        ("client", "We had the funeral on {DATE}, and I barely remember it."),
+        ("client", "My grandmother is {AGE} and she still does the crossword every morning."),
+        ("therapist", "If I need to reschedule, should I call {PHONE}?"),
+        ("client", "My work address is {EMAIL}, but I rarely check it."),
+        ("client", "Our new place is {ADDRESS}, near the park."),
+        ("client", "My daughter started a site called {URL} for her photos."),
+        ("therapist", "The billing office has your policy number as {ID}."),
+        ("client", "I went to see {NAME:first} on {DATE} and we argued again."),
+        ("client", "The surname is {NAME:spelled_last}, let me spell it, {SPELL}."),
+        ("therapist", "You said your coworker {NAME:first} {NAME:last} keeps criticising you."),
+        ("client", "Professor {NAME:last} wrote me a reference last year."),
+        ("client", "I was living in {PLACE} when my father died on {DATE}."),
+        ("therapist", "How are things between you and {NAME:first} since the move?"),
+        ("therapist", "I'm hearing a lot of guilt. Can we stay with that for a moment?"),
+    ],
 }
 
 
@@ -304,14 +344,20 @@ def _value(category: str, tag: str, draw: _Draw, cast: dict[str, str]) -> tuple[
     raise ValueError(f"unknown slot {category}:{tag}")
 
 
-def dialogue(index: int) -> Dialogue:
-    """Dialogue ``index`` (0-based): even ones are the tune half, odd ones the report half."""
-    half = "tune" if index % 2 == 0 else "report"
-    voices = (TUNE_VOICES if half == "tune" else REPORT_VOICES)[index // 2]
+def dialogue(index: int, exclude: frozenset[str] = frozenset()) -> Dialogue:
+    """Dialogue ``index`` (0-based): 0-9 are the tune half (even ones with the "tune" templates and voices, odd ones
+    with the old report half's), 10-14 the fresh report half, drawing no name in ``exclude``."""
+    fresh = index >= 10
+    half = "report" if fresh else "tune"
+    if fresh:
+        voices, key = REPORT_VOICES[index - 10], "fresh"
+    else:
+        voices, key = (TUNE_VOICES, "tune") if index % 2 == 0 else (OLD_REPORT_VOICES, "report")
+        voices = voices[index // 2]
     seed = 16_000 + index
     rng = random.Random(seed)
-    draw = _Draw(rng)
-    templates = list(_TEMPLATES[half])
+    draw = _Draw(rng, fresh, exclude)
+    templates = list(_TEMPLATES[key])
     rng.shuffle(templates)
     sentences = []
     cast: dict[str, str] = {}
@@ -324,7 +370,14 @@ def dialogue(index: int) -> Dialogue:
     return Dialogue(f"deid{index + 1:02d}", half, voices[0], voices[1], seed, tuple(sentences))
 
 
-DIALOGUES = tuple(dialogue(i) for i in range(10))
+def names(dialogues) -> frozenset[str]:
+    """Every word of every planted name, e-mail user, URL word and made-up place or street in ``dialogues``."""
+    return frozenset(w.strip(",.").capitalize() for d in dialogues for s in d.sentences for p in s.planted
+                     for w in re.split(r"[ \-]", s.text[p.start:p.end]) if w.isalpha())
+
+
+_FIRST_TEN = tuple(dialogue(i) for i in range(10))
+DIALOGUES = _FIRST_TEN + tuple(dialogue(i, names(_FIRST_TEN)) for i in range(10, 15))
 
 
 def half(name: str) -> list[Dialogue]:

@@ -1,6 +1,6 @@
 """Speak the de-identification dialogues with the corpus TTS (Kokoro-82M, offline) and store them as Opus.
 
-Run once (about real time on one ONNX thread; the ten dialogues are about 11 minutes of speech)::
+Run once (about real time on one ONNX thread; the fifteen dialogues are about 16 minutes of speech)::
 
     .venv/bin/pip install -e ".[corpus-synth]"
     .venv/bin/python -m tests.corpus.deid.synth --jobs 2 [DIALOGUE_ID ...]
@@ -33,18 +33,28 @@ LEAD = 0.3
 SCRIPT_VERSION = 1
 
 
+def voice_style(engine, voice: str):
+    """The Kokoro voice to speak with: a voice name, or the mean style vector of ``"a+b"``'s voices (the fresh
+    report half's mixed voices; :mod:`tests.corpus.deid.dialogues`)."""
+    parts = voice.split("+")
+    assert not set(parts) & RESERVED_VOICES
+    if len(parts) == 1:
+        return voice
+    return np.mean([engine.get_voice_style(p) for p in parts], axis=0).astype(np.float32)
+
+
 def synthesize(dialogue: Dialogue) -> Path:
     """Speak one dialogue and write its Opus recording and script."""
     from tests.datagen import _atomic, encode_array
 
-    assert not {dialogue.therapist, dialogue.client} & RESERVED_VOICES
     engine = _engine()
+    styles = {v: voice_style(engine, v) for v in (dialogue.therapist, dialogue.client)}
     pieces = [np.zeros(int(LEAD * TTS_RATE), dtype=np.float32)]
     pause = np.zeros(int(TURN_PAUSE * TTS_RATE), dtype=np.float32)
     offset, places = len(pieces[0]), []
     for sentence in dialogue.sentences:
         lang = "en-gb" if sentence.speaker.startswith("b") else "en-us"
-        audio, rate = engine.create(sentence.text, voice=sentence.speaker, speed=1.0, lang=lang)
+        audio, rate = engine.create(sentence.text, voice=styles[sentence.speaker], speed=1.0, lang=lang)
         assert rate == TTS_RATE
         audio = np.asarray(audio, dtype=np.float32)
         pieces += [audio, pause]

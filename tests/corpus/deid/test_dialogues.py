@@ -6,7 +6,16 @@ from __future__ import annotations
 import hashlib
 import json
 
-from tests.corpus.deid.dialogues import CATEGORIES, DIALOGUES, SHORT, WORD_SURNAMES, half, planted_count
+from tests.corpus.deid.dialogues import (
+    CATEGORIES,
+    DIALOGUES,
+    REPORT_WORD_SURNAMES,
+    SHORT,
+    WORD_SURNAMES,
+    half,
+    names,
+    planted_count,
+)
 from tests.corpus.deid.synth import DATA
 from tests.corpus.sessions import RESERVED_VOICES
 
@@ -30,22 +39,42 @@ def test_committed_scripts_match_the_generator_and_their_audio():
 def test_enough_identifiers_in_every_category_and_two_disjoint_halves():
     counts = planted_count()
     assert sum(counts.values()) >= 200 and all(counts[c] >= 10 for c in CATEGORIES)
-    assert sum(planted_count(half("report")).values()) >= 100
+    report_counts = planted_count(half("report"))
+    assert sum(report_counts.values()) >= 100 and all(report_counts[c] >= 5 for c in CATEGORIES)
     tune, report = half("tune"), half("report")
-    assert len(tune) == len(report) == len(DIALOGUES) // 2
+    assert len(tune) == 10 and len(report) == 5 and len(DIALOGUES) == 15
     voices = lambda ds: {v for d in ds for v in (d.therapist, d.client)}  # noqa: E731
     assert not voices(tune) & voices(report)
-    templates = lambda ds: {s.text.split()[0] for d in ds for s in d.sentences}  # noqa: E731
-    assert templates(tune) != templates(report)
-    assert not voices((*DIALOGUES, SHORT)) & RESERVED_VOICES
+    assert not _templates(tune) & _templates(report)
+    parts = {p for v in voices((*DIALOGUES, SHORT)) for p in v.split("+")}
+    assert not parts & RESERVED_VOICES
+
+
+def _templates(dialogues) -> set[str]:
+    """Each sentence with its planted identifiers cut out: the template it was filled from."""
+    out = set()
+    for d in dialogues:
+        for s in d.sentences:
+            text, pos = "", 0
+            for p in s.planted:
+                text, pos = text + s.text[pos:p.start] + "{}", p.end
+            out.add(text + s.text[pos:])
+    return out
+
+
+def test_the_report_half_draws_no_name_of_the_tune_half():
+    report_names = {s.text[p.start:p.end] for d in half("report") for s in d.sentences for p in s.planted
+                    if p.category == "NAME" and p.kind != "spelled"}
+    assert report_names and not report_names & names(half("tune"))
+    assert not set(REPORT_WORD_SURNAMES) & set(WORD_SURNAMES)
 
 
 def test_names_are_generated_apart_from_the_word_surnames():
-    names = [s.text[p.start:p.end] for d in DIALOGUES for s in d.sentences for p in s.planted
-             if p.category == "NAME" and p.kind not in ("spelled", "word surname")]
-    assert names and not set(names) & set(WORD_SURNAMES)
+    generated = [s.text[p.start:p.end] for d in DIALOGUES for s in d.sentences for p in s.planted
+                 if p.category == "NAME" and p.kind not in ("spelled", "word surname")]
+    assert generated and not set(generated) & (set(WORD_SURNAMES) | set(REPORT_WORD_SURNAMES))
     word = [p for d in DIALOGUES for s in d.sentences for p in s.planted if p.kind == "word surname"]
-    assert 0 < len(word) < len(names) / 3
+    assert 0 < len(word) < len(generated) / 3
 
 
 def test_the_audio_fits_the_budget():

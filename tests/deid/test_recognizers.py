@@ -15,6 +15,7 @@ from therapybridge.deid.recognizers import (
     SpokenEmailRecognizer,
     SpokenNumberRecognizer,
     SpokenUrlRecognizer,
+    UnknownWordRecognizer,
 )
 
 
@@ -31,6 +32,8 @@ def found(recognizer, text: str) -> list[tuple[str, str]]:
     ("My social security number is 123-45-6789.", [("ID", "123-45-6789")]),
     ("my member number is W four four seven two nine one oh", [("ID", "W four four seven two nine one oh")]),
     ("the record number is 85888989, correct", [("ID", "85888989")]),
+    ("My member number is R3051038.", [("ID", "R3051038")]),
+    ("My member number is W -1 -1 -3 -2 -4 -0 -2.", [("ID", "W -1 -1 -3 -2 -4 -0 -2")]),
     ("double five six, seven eight nine oh", [("PHONE", "double five six, seven eight nine oh")]),
 ])
 def test_digit_runs_said_or_written_are_phone_numbers_or_identifying_numbers(text, expected):
@@ -72,11 +75,12 @@ def test_ages_over_89(text, expected):
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("It's Jones, spelled J O N E S.", "J O N E S."), ("that's S-M-I-T-H", "S-M-I-T-H"),
-    ("spelled THUL-A-W-I-C-K.", "THUL-A-W-I-C-K."), ("It's cross-spiled CR OSS.", "CR OSS."),
+    ("It's Jones, spelled J O N E S.", ["J O N E S.", "Jones"]), ("that's S-M-I-T-H", ["S-M-I-T-H"]),
+    ("spelled THUL-A-W-I-C-K.", ["THUL-A-W-I-C-K."]), ("It's cross-spiled CR OSS.", ["CR OSS.", "cross"]),
+    ("he still lives alone. It's Lane spelled L-O-N-E.", ["L-O-N-E.", "Lane"]),
 ])
-def test_spelled_names(text, expected):
-    assert found(SpelledNameRecognizer(), text) == [("NAME", expected)]
+def test_spelled_names_and_the_name_said_before_its_spelling(text, expected):
+    assert found(SpelledNameRecognizer(), text) == [("NAME", e) for e in expected]
 
 
 def test_acronyms_are_not_spelled_names():
@@ -119,6 +123,24 @@ def test_spoken_web_addresses(text, expected):
 def test_street_addresses(text, expected):
     spans = [s for _, s in found(SpokenAddressRecognizer(), text)]
     assert expected in spans
+
+
+# A stand-in lexicon: the real one is spaCy's lemma tables (tests/deid/test_transcript.py uses it).
+_LEMMAS = {"have", "you", "told", "how", "call", "me", "at", "home", "my", "boss", "grow", "up", "in", "with",
+           "it", "happen", "on", "tuesday", "cross", "he", "still", "live", "alone", "feel", "about", "heights", "ray",
+           "twenty", "first", "x", "the", "an", "say", "i", "ray", "uh", "huh", "grew"}
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Have you told niprington how", [("NAME", "niprington")]),  # a name Whisper wrote in lower case
+    ("I grew up with calovic in gavxton heights.", [("NAME", "calovic"), ("PLACE", "gavxton heights")]),
+    ("My boss say how-ko called me at home.", [("NAME", "how-ko")]),  # a name Whisper wrote in pieces
+    ("Have you told Wau-Daius how you feel", [("NAME", "Wau-Daius")]),
+    ("It happened on the twenty-first, he called, uh-huh, an x-ray", []),  # inflections, compounds, fillers
+])
+def test_unknown_words_in_any_case_are_names_or_places(text, expected):
+    recognizer = UnknownWordRecognizer(lambda w: w in _LEMMAS or not w.isalpha())
+    assert set(found(recognizer, text)) == set(expected)
 
 
 def test_places_after_a_preposition_but_not_months_or_people():

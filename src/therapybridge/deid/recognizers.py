@@ -32,6 +32,8 @@ _MONTH_NAMES = ("January|February|March|April|May|June|July|August|September|Oct
                 "Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec")
 _MONTH_BEFORE = re.compile(rf"\b(?:{_MONTH_NAMES})\.?\s*$")
 _LETTER_PREFIX = re.compile(r"(?:\b[A-Z]|\bMRN|\bID)[ \t]*[-#:]?[ \t]*$")
+# A member or record number Whisper wrote with its letters: "R3051038", "W -1 -1 -3 -2 -4 -0 -2", "MRN-44729".
+_PREFIXED_NUMBER = re.compile(r"(?<![\w-])(?:[A-Z]{1,3}|MRN|ID)(?:[ \t]*[-#:.]?[ \t]*\d){5,}(?![\w])")
 
 _ORDINAL = (r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|thirteenth|"
             r"fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|thirtieth|"
@@ -171,6 +173,8 @@ class SpokenNumberRecognizer(_SpokenRecognizer):
             else:
                 entity = "ID"
             yield start, end, entity, 0.9
+        for match in _PREFIXED_NUMBER.finditer(text):  # the run above refuses a digit glued to a letter or "-"
+            yield match.start(), match.end(), "ID", 0.9
 
 
 def _digit_count(run: str) -> int:
@@ -228,12 +232,24 @@ class SpelledNameRecognizer(_SpokenRecognizer):
             after_spell = _SPELL_BEFORE.search(text[max(0, match.start() - 20):match.start()])
             if sum(map(len, pieces)) >= 3 and (spelled or after_spell):  # "CR OSS", "THUL-A-W-I-C-K" too
                 yield match.start(), match.end(), "NAME", 0.9
+                yield from _spelled_word_before(text, match.start(), "".join(pieces).lower())
         spans = [(m.start(), m.end()) for m in _SPELLED.finditer(text)]
         for match in _CAPS_WORD.finditer(text):
             if any(a <= match.start() < b for a, b in spans):
                 continue
             if _SPELL_BEFORE.search(text[max(0, match.start() - 20):match.start()]):
                 yield match.start(), match.end(), "NAME", 0.85
+
+
+def _spelled_word_before(text: str, start: int, letters: str) -> Iterable[tuple[int, int, str, float]]:
+    """The name said just before its spelling ("It's cross, spelled C R O S S"), whatever its case: a word of the
+    few before with the spelling's first letter and about its length."""
+    window = max(0, start - 50)
+    for word in list(re.finditer(r"[A-Za-z][A-Za-z'’]+", text[window:start]))[-3:]:  # "Lane, spelled": close by
+        bare = _bare(word.group(0))
+        if bare == letters or (len(bare) >= 3 and bare[0] == letters[:1] and abs(len(bare) - len(letters)) <= 2
+                               and bare not in _FUNCTION_WORDS and not _SPELL_BEFORE.search(bare)):
+            yield window + word.start(), window + word.end(), "NAME", 0.8
 
 
 class ContextNameRecognizer(_SpokenRecognizer):
@@ -264,6 +280,28 @@ class UnknownWordRecognizer(_SpokenRecognizer):
         self.is_word = is_word
 
     def find(self, text: str) -> Iterable[tuple[int, int, str, float]]:
+        yield from self._titlecase(text)
+        yield from self._lower_case(text)
+        for match in _FRAGMENT.finditer(text):  # "Wau-Daius", "how-ko": a word Whisper wrote in pieces
+            pieces = [_bare(p) for p in re.split(r"[ \t]*-", match.group(0))[1:]]
+            unknown = any(len(p) >= 2 and not any(self.is_word(stem) for stem in _stems(p)) for p in pieces)
+            if (unknown or len(pieces[-1]) <= 2) and _bare(match.group(0)) not in _FILLERS:  # "-ko": a piece
+                yield match.start(), match.end(), "NAME", 0.55
+
+    def _lower_case(self, text: str) -> Iterable[tuple[int, int, str, float]]:
+        """Names Whisper wrote in lower case ("have you told niprington"): words unknown to the lexicon."""
+        for match in _LOWER_WORD.finditer(text):
+            word = _bare(match.group(0))
+            if len(word) < 3 or word in _FILLERS or any(self.is_word(stem) for stem in _stems(word)):
+                continue
+            start, end = match.start(), match.end()
+            after = self._PLACE_AFTER.search(text[end:].title()[:12])
+            if after:
+                end += after.end()
+            place = after or self._PLACE_BEFORE.search(text[max(0, start - 12):start])
+            yield start, end, "PLACE" if place else "NAME", 0.55
+
+    def _titlecase(self, text: str) -> Iterable[tuple[int, int, str, float]]:
         for match in _TITLECASE_RUN.finditer(text):
             words = list(re.finditer(r"\S+", match.group(0)))
             if all(self.is_word(_bare(w.group(0))) or re.fullmatch(_TITLE, w.group(0)) for w in words):
@@ -276,8 +314,27 @@ class UnknownWordRecognizer(_SpokenRecognizer):
             yield start, end, "PLACE" if place else "NAME", 0.6
 
 
+_LOWER_WORD = re.compile(r"(?<![\w'’@.-])[a-z][a-z'’]+(?![\w@-])")
+_FRAGMENT = re.compile(r"(?<![\w'’@.-])[A-Za-z][\w'’]*(?:[ \t]*-[A-Za-z]+)+\b(?!-)")
+_FILLERS = frozenset("""um umm uh uhh hmm mhm mm uh-huh huh yeah yep nope gonna wanna gotta kinda sorta dunno
+okay ok alright uh-oh uh-huh mm-hmm""".split())
 _FUNCTION_WORDS = frozenset("""i it it's its i'm i've we you he she they my our your his her their the a an and but
 so or if when then that this what how why who oh okay yes no well just""".split())
+
+
+def _stems(word: str) -> list[str]:
+    """``word`` and what it may be inflected from: the lexicon holds lemmas ("call"), speech has "called",
+    "calling", "happier", "quickly"."""
+    stems = [word]
+    for suffix, repl in (("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("d", ""),
+                         ("ing", ""), ("ing", "e"), ("ier", "y"), ("iest", "y"), ("er", ""), ("est", ""),
+                         ("ily", "y"), ("ly", ""), ("ness", ""), ("ment", ""), ("n't", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 2:
+            stem = word[:len(word) - len(suffix)] + repl
+            stems.append(stem)
+            if len(stem) > 2 and stem[-1] == stem[-2]:  # "stopped" -> "stopp" -> "stop"
+                stems.append(stem[:-1])
+    return stems
 
 
 def _bare(word: str) -> str:

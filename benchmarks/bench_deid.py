@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_deid [--half report|tune] [--model base] [--reuse]
 
-The ten dialogues of ``tests/corpus/deid`` (spoken by the corpus TTS, committed as Opus) are transcribed by the
+The fifteen dialogues of ``tests/corpus/deid`` (spoken by the corpus TTS, committed as Opus) are transcribed by the
 ordinary pipeline (diarization on), so recognition errors count: a name Whisper misspells must still be found, and
 a phone number it writes as digits must still be removed. ``therapybridge.deid`` then de-identifies each
 transcript, and each planted identifier is located in the transcript by aligning the script's words to the
@@ -14,8 +14,8 @@ as digits, "@" as "at").
   scored; the count of those is reported.
 - **Precision**: the share of placeholders that cover a word aligned to some planted identifier.
 
-Recognisers were tuned on the tune half only; figures are reported on the report half (disjoint voices and
-sentence templates). Transcripts are kept in ``tests/.generated/deid/`` (``--reuse`` reads them). Writes
+Recognisers were tuned on the tune half only (``deid01``-``deid10``); figures are reported on the report half
+(``deid11``-``deid15``: its own voices, sentence templates and names, drawn after the tuning; run once on it). Transcripts are kept in ``tests/.generated/deid/`` (``--reuse`` reads them). Writes
 ``benchmarks/results/deid.json`` and ``deid.md`` (``deid-tune`` for the tune half).
 """
 

@@ -56,13 +56,14 @@ def run_live(
         while True:
             item = pieces.get()
             batch: list[np.ndarray] = []
-            ended = False
+            ended, failure = False, None
             while True:  # everything that arrived while the last decode ran goes in at once
                 if item is _END:
                     ended = True
                     break
-                if isinstance(item, BaseException):
-                    raise item
+                if isinstance(item, BaseException):  # after the audio that came before it is heard
+                    failure = item
+                    break
                 block, arrived = item  # type: ignore[misc]
                 batch.append(block)
                 last_arrival = arrived
@@ -76,6 +77,8 @@ def run_live(
                     recording.write(samples)
                 on_events(session.feed(samples))
                 lag = max(0.0, clock() - last_arrival) if last_arrival is not None else 0.0
+            if failure is not None:
+                raise failure
             if ended:
                 break
     except KeyboardInterrupt:

@@ -12,7 +12,8 @@ import numpy as np
 from therapybridge.server.live_protocol import SUBPROTOCOL, TOKEN_PREFIX
 
 # Corpus d01 (dev half), its first 12 s: the therapist asks (1.0-3.3 s, 11 words), the client answers (4.2-11.0 s,
-# 22 words). Live tiny.en committed 33-34 words on it and its four re-recordings (acoustic seeds 1-4), every
+# 22 words). Live tiny.en committed 33-34 words on it and its four re-recordings (acoustic seeds 1-4; 33 on all five
+# with the core's new-speaker threshold 0.60 of 8d7494f), every
 # therapist word to one speaker and every client word to another.
 SESSION_ID = "d01"
 CLIP_SECONDS = 12.0

@@ -74,8 +74,10 @@ def deidentify_transcript(transcript: Transcript, deidentifier: Deidentifier | N
         surface = text[tokens[span.first].start:tokens[span.last].end]
         placeholder = numbering.placeholder(best.category, surface)
         others = tuple(dict.fromkeys(h.recognizer for h in span.hits if h.recognizer != best.recognizer))
-        for segment, first, last in _by_segment(tokens, span):
-            replaced[(segment, first)] = (last, placeholder)
+        for piece, (segment, first, last) in enumerate(_by_segment(tokens, span)):
+            # One placeholder per finding: where it runs on into the next segments (Whisper cut inside a phone
+            # number), those pieces read as a continuation, so the text does not look like two numbers.
+            replaced[(segment, first)] = (last, placeholder if piece == 0 else CONTINUATION)
             findings.append(_finding(transcript.segments[segment], segment, first, last, placeholder, best, others))
     segments = tuple(_replace_segment(seg, i, replaced, tokens, text) for i, seg in enumerate(transcript.segments))
     speakers = tuple(_speaker(s, labels) for s in transcript.speakers)
@@ -88,6 +90,10 @@ def deidentify_transcript(transcript: Transcript, deidentifier: Deidentifier | N
         provenance=_provenance(transcript.provenance, engine.options, findings),
     )
     return DeidResult(transcript=result, findings=tuple(findings), options=engine.options)
+
+
+CONTINUATION = "…"
+"""What a finding's pieces in later segments are replaced by (its first piece gets the placeholder)."""
 
 
 def _session_text(transcript: Transcript) -> tuple[str, list[_Token]]:

@@ -31,6 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 
+from benchmarks.common import cpu_model  # noqa: E402
 from therapybridge.perf import (  # noqa: E402
     NULL_PROFILER,
     GPUMonitor,
@@ -230,7 +231,7 @@ def bench_pipeline(pairs: int) -> dict[str, Any]:
 
 def machine() -> dict[str, Any]:
     return {"python": platform.python_version(), "platform": platform.platform(terse=True),
-            "cpu_count": os.cpu_count(), "gpu": detect_gpu(True).status.statement}
+            "cpu_count": os.cpu_count(), "cpu": cpu_model(), "gpu": detect_gpu(True).status.statement}
 
 
 def verdict(value: float, target: float) -> str:
@@ -269,7 +270,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         "## Performance logger overhead",
         "",
-        f"One run of `python -m benchmarks.bench_perf` on {results['machine']['cpu_count']} CPUs, "
+        f"One run of `python -m benchmarks.bench_perf` on {results['machine'].get('cpu') or str(results['machine']['cpu_count']) + ' CPUs'}, "
         f"Python {results['machine']['python']}, load average {_load(results)} (a machine shared with other jobs). "
         f"{results['machine']['gpu']} Medians; each figure's anchor ran in the same process. Per-call figures are "
         "wall time over ~1 ms batches; the A/B rows compare process CPU time (robust to other jobs) and wall time.",

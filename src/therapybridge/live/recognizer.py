@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..asr.local import is_non_speech
-from ..audio.signal import frame_power
+from ..audio.signal import SAMPLE_RATE, frame_power
 from .agreement import LocalAgreement
 from .events import LiveWord
 from .options import LiveOptions
@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 # When audio arrives faster than it is decoded (a replay faster than real time, or a slow machine), one step takes
 # up to this many seconds of new audio at once, so the session catches up instead of queueing decodes.
 CATCH_UP_SECONDS = 5.0

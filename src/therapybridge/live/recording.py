@@ -10,11 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio.signal import SAMPLE_RATE
 from ..errors import OutputError
 
 logger = logging.getLogger(__name__)
-
-SAMPLE_RATE = 16000
 
 
 class Recording:

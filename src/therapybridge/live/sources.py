@@ -15,11 +15,11 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..audio.signal import SAMPLE_RATE
 from ..errors import DependencyError, InputError, InvalidAudioError
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 BLOCK_SECONDS = 0.1
 RAW_FORMATS = {"s16le": ("<i2", 1.0 / 32768.0), "f32le": ("<f4", None)}
 

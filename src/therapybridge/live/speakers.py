@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from ..audio.signal import SAMPLE_RATE
 from ..diarization.embedding import embed_features, fbank, fbank_frame_centers
 from ..diarization.engine import _torch_threads
 from .clustering import Merge, OnlineClusterer
@@ -27,7 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-SAMPLE_RATE = 16000
 MIN_EMBED_SECONDS = 0.5  # less speech than this gives no embedding of its own: the run keeps the last speaker
 CONTEXT_BEFORE = 2.0  # the window starts at least this long before the first new word when the buffer allows
 

@@ -25,6 +25,7 @@ Writes ``benchmarks/results/recovery.json`` and ``recovery.md``; one JSON line p
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
@@ -134,12 +135,14 @@ class _Ours:
         self.config = PipelineConfig().replace(**(changes or {}))
         self.pipeline = AudioTranscriptionPipeline(self.config)
         self.transcribers: dict[str, Any] = {}
+        self.gain = 1.0  # the decoder's level for the file prepared last
 
     def transcriber(self, model: str):
         from therapybridge.asr.local import FasterWhisperTranscriber
 
         if model not in self.transcribers:
-            self.transcribers[model] = FasterWhisperTranscriber({"model": model}, "cpu")
+            options = dataclasses.replace(self.config.asr, model=model)
+            self.transcribers[model] = FasterWhisperTranscriber(options, "cpu")
             self.transcribers[model].load()
         return self.transcribers[model]
 
@@ -147,16 +150,19 @@ class _Ours:
         from therapybridge.asr._signal import mono_16k
         from therapybridge.audio import preprocess
 
+        from therapybridge.pipeline.core import original_level_gain
+
         audio = preprocess(str(path), self.config.audio)
         samples = mono_16k(audio.numpy(), audio.sample_rate)
         diarizer = self.pipeline.models.diarizer()
         turns = diarizer.diarize(audio.waveform, audio.sample_rate, self.config.diarization).turns
+        self.gain = original_level_gain(audio) if self.config.asr.decode_original_level else 1.0
         return audio, samples, turns
 
     def recognise(self, model: str, samples: np.ndarray):
         transcriber = self.transcriber(model)
         started = time.perf_counter()
-        asr = transcriber.transcribe(samples, 16000)
+        asr = transcriber.transcribe(samples, 16000, decode_gain=self.gain)  # as the pipeline's recognition stage
         return asr, time.perf_counter() - started
 
     def recover(self, model: str, samples: np.ndarray, asr, turns):

@@ -133,6 +133,34 @@ def test_diarization_off_gives_null_speakers(pipeline):
     assert "Speaker Diarization" not in result["performance_metrics"]["stages"]
 
 
+class _Heard(Exception):
+    pass
+
+
+@pytest.mark.parametrize("original_level", [True, False])
+def test_recognition_decodes_the_recording_at_its_own_level(pipeline, monkeypatch, original_level):
+    """The loudness gain (the sample gets +8.9 dB) is undone for the decoder alone, unless turned off."""
+    from therapybridge import AudioTranscriptionPipeline
+    from therapybridge.audio import preprocess
+
+    gain_db = preprocess(str(SAMPLE_WAV)).step("normalization").metadata["gain_db"]
+    assert gain_db > 3.0
+    if not original_level:
+        pipeline = AudioTranscriptionPipeline(device="cpu", asr__decode_original_level=False)
+    transcriber = pipeline.models.transcriber()
+    seen: list[float] = []
+
+    def heard(audio, sample_rate, *, profiler, decode_gain=1.0):
+        seen.append(decode_gain)
+        raise _Heard("enough")
+
+    monkeypatch.setattr(transcriber, "transcribe", heard)
+    with pytest.raises(Exception):
+        pipeline.process(SAMPLE_WAV, enable_diarization=False)
+    expected = 10.0 ** (-gain_db / 20.0) if original_level else 1.0
+    assert seen == [pytest.approx(expected, rel=1e-3)]
+
+
 def test_speaker_count_hint_is_honoured(pipeline):
     result = pipeline.process(SAMPLE_WAV, num_speakers=1)
     assert [s.id for s in result.speakers] == ["SPEAKER_00"]

@@ -211,3 +211,21 @@ def test_prompt_options_reach_the_decoder(tiny_en, sample_audio, option):
     assert text != plain, f"{option} made no difference to the decoding"
     assert "a Yankee in Texas." not in text  # the prompt conditions the decoder; it is not part of the transcript
     assert word_error_rate(reference_text(), text).wer <= 0.25
+
+
+def test_the_decoder_hears_the_audio_scaled_by_decode_gain(tiny_en, sample_audio, monkeypatch):
+    """Speech is found on the audio as given; only the decoder's copy is scaled, and the input is left alone."""
+    heard: list[float] = []
+    decode = tiny_en._decode
+
+    def spy(packed, *args, **kwargs):
+        heard.append(float(np.abs(packed).max()))
+        return decode(packed, *args, **kwargs)
+
+    monkeypatch.setattr(tiny_en, "_decode", spy)
+    quiet = sample_audio * np.float32(0.25)
+    before = quiet.copy()
+    tiny_en.transcribe(quiet, 16000)
+    tiny_en.transcribe(quiet, 16000, decode_gain=4.0)
+    assert len(heard) == 2 and heard[1] == pytest.approx(4.0 * heard[0], rel=1e-6)
+    assert np.array_equal(quiet, before)

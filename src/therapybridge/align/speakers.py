@@ -37,6 +37,7 @@ from ..errors import ConfigurationError
 from ..perf.hooks import NULL_PROFILER, StageProfiler
 from ..types import Segment, SpeakerTurn, Word
 from .core import TIE_TOLERANCE, CoverageTable, SpeakerScores, build_coverage, overlaps, score_words, speaker_distances
+from .._options import options_from
 
 logger = logging.getLogger(__name__)
 
@@ -79,16 +80,7 @@ class AlignOptions:
 
     @classmethod
     def from_dict(cls, data: "Mapping[str, Any] | AlignOptions | None") -> "AlignOptions":
-        if data is None:
-            return cls()
-        if isinstance(data, cls):
-            return data
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            known_list = ", ".join(sorted(known))
-            raise ConfigurationError(f"unknown align option(s): {', '.join(unknown)}; known: {known_list}")
-        return cls(**dict(data))
+        return options_from(cls, data, "align", list_known=True)
 
 
 @dataclass(frozen=True)

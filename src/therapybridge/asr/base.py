@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import ConfigurationError
 from ..perf.hooks import NULL_PROFILER, StageProfiler
 from ..types import Segment
+from .._options import options_from
 
 
 @dataclass(frozen=True)
@@ -86,14 +87,7 @@ class TranscribeOptions:
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | TranscribeOptions | None") -> "TranscribeOptions":
-        if data is None:
-            return cls()
-        if isinstance(data, cls):
-            return data
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigurationError(f"unknown recognition option(s): {', '.join(unknown)}")
-        return cls(**data)
+        return options_from(cls, data, "recognition")
 
 
 @dataclass(frozen=True)

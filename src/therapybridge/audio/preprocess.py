@@ -30,6 +30,7 @@ from ..perf.hooks import NULL_PROFILER, StageProfiler
 from . import ops
 from .decode import AudioSource, AudioStream, SampledAudio, read_all
 from .timemap import TimeMap
+from .._options import options_from
 
 logger = logging.getLogger(__name__)
 
@@ -89,16 +90,10 @@ class PreprocessOptions:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "PreprocessOptions":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigurationError(
-                f"unknown audio option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
         values = dict(data)
         if isinstance(values.get("normalize"), str) and values["normalize"].lower() in ("none", "off", ""):
             values["normalize"] = None
-        return cls(**values)
+        return options_from(cls, values, "audio", list_known=True)
 
     @classmethod
     def coerce(cls, options: "PreprocessOptions | Mapping[str, Any] | None") -> "PreprocessOptions":

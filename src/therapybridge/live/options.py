@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigurationError
+from .._options import options_from
 
 
 @dataclass(frozen=True)
@@ -82,11 +83,4 @@ class LiveOptions:
 
     @classmethod
     def from_dict(cls, data: "dict[str, Any] | LiveOptions | None") -> "LiveOptions":
-        if data is None:
-            return cls()
-        if isinstance(data, cls):
-            return data
-        unknown = sorted(set(data) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ConfigurationError(f"unknown live option(s): {', '.join(unknown)}")
-        return cls(**data)
+        return options_from(cls, data, "live")

@@ -26,7 +26,7 @@ def batch(tmp_path):
     pipeline = AudioTranscriptionPipeline(device="cpu", enable_diarization=False)
     started = []
 
-    def recognise(audio, perf):
+    def recognise(audio, config, perf):
         started.append(time.perf_counter())
         with perf.stage(STAGE_ASR):
             time.sleep(RECOGNITION_S)

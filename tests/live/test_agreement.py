@@ -50,3 +50,31 @@ def test_commit_through_commits_the_partial_words_before_a_cut():
 def test_normalise():
     assert normalise("Don't,") == "don't"
     assert normalise("...") == ""
+
+
+def test_a_first_word_spelled_two_ways_does_not_hold_back_the_words_both_decodes_agree_on():
+    policy = LocalAgreement()
+    policy.update(words((0.0, "changed"), (0.4, "at"), (0.8, "the"), (1.2, "last")))
+    committed, partial = policy.update(words((0.0, "change"), (0.4, "at"), (0.8, "the"), (1.2, "last"), (1.6, "minute")))
+    assert [w.text for w in committed] == ["change", "at", "the", "last"]  # the newer spelling
+    assert [w.text for w in partial] == ["minute"]
+
+
+def test_one_word_heard_as_two_resyncs_on_the_words_after_it():
+    policy = LocalAgreement()
+    policy.update(words((0.0, "I"), (0.2, "had"), (0.5, "bring"), (0.9, "it")))
+    committed, partial = policy.update(words((0.0, "I'd"), (0.5, "bring"), (0.9, "it"), (1.2, "up")))
+    assert [w.text for w in committed] == ["I'd", "bring", "it"]
+    assert [w.text for w in partial] == ["up"]
+
+
+def test_decodes_that_agree_on_nothing_commit_nothing():
+    policy = LocalAgreement()
+    policy.update(words((0.0, "so"), (0.4, "we"), (0.8, "went")))
+    committed, _ = policy.update(words((0.0, "no"), (0.4, "one"), (0.8, "knows")))
+    assert committed == []
+    # the same words later in time are not an agreement either
+    policy = LocalAgreement()
+    policy.update(words((0.0, "well"), (0.4, "at"), (0.8, "the")))
+    committed, _ = policy.update(words((0.0, "oh"), (1.4, "at"), (1.8, "the")))
+    assert committed == []

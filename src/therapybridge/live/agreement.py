@@ -22,6 +22,14 @@ OVERLAP_TOLERANCE = 0.1
 MAX_REPEAT_WORDS = 5
 # The repeat check applies when the hypothesis starts this close to the last committed word.
 REPEAT_WINDOW = 1.0
+# Two decodes may spell the first open word differently and agree on everything after it ("changed at the last" /
+# "change at the last", "I'd bring it up" / "I had bring it up"); a strict prefix then commits nothing until the
+# buffer is forced (on dev d01 with base such a flicker held every word for 4.8 s). Up to FLICKER_WORDS leading words
+# may differ when the next AGREE_AFTER words agree and start within RESYNC_TOLERANCE seconds of each other; the
+# newer decode's spelling of the differing words is committed.
+FLICKER_WORDS = 2
+AGREE_AFTER = 2
+RESYNC_TOLERANCE = 0.3
 
 
 def normalise(text: str) -> str:
@@ -41,9 +49,17 @@ class LocalAgreement:
         fresh = self._new_part(hypothesis)
         committed: list[LiveWord] = []
         previous = self._previous
-        while fresh and previous and normalise(fresh[0].text) == normalise(previous[0].text):
-            committed.append(fresh.pop(0))
-            previous.pop(0)
+        while fresh and previous:
+            if normalise(fresh[0].text) == normalise(previous[0].text):
+                committed.append(fresh.pop(0))
+                previous.pop(0)
+                continue
+            skip = _resync(fresh, previous)
+            if skip is None:
+                break
+            taken, dropped = skip
+            committed.extend(fresh[:taken])
+            del fresh[:taken], previous[:dropped]
         self._previous = fresh
         self._remember(committed)
         return committed, list(fresh)
@@ -85,3 +101,19 @@ class LocalAgreement:
         if words:
             self.committed_end = max(self.committed_end, words[-1].end)
             self._tail = (self._tail + [normalise(w.text) for w in words])[-MAX_REPEAT_WORDS:]
+
+
+def _resync(fresh: list[LiveWord], previous: list[LiveWord]) -> tuple[int, int] | None:
+    """(newer words, older words) that differ at the start before both agree again, the fewest first; None when
+    they do not agree again within ``FLICKER_WORDS`` words."""
+    def key(words: list[LiveWord], at: int) -> list[str]:
+        return [normalise(w.text) for w in words[at : at + AGREE_AFTER]]
+
+    options = sorted(((i, j) for i in range(1, FLICKER_WORDS + 1) for j in range(1, FLICKER_WORDS + 1)),
+                     key=lambda pair: (pair[0] + pair[1], pair))
+    for i, j in options:
+        if len(fresh) < i + AGREE_AFTER or len(previous) < j + AGREE_AFTER:
+            continue
+        if key(fresh, i) == key(previous, j) and abs(fresh[i].start - previous[j].start) <= RESYNC_TOLERANCE:
+            return i, j
+    return None

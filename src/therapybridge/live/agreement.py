@@ -3,7 +3,8 @@
 Each decode of the rolling buffer yields a hypothesis for everything not yet committed. Words on which this
 decode and the previous one agree are committed: Whisper rarely changes its mind about audio it has heard twice
 with more context after it, and the words at the buffer's edge, where it does, stay partial. The idea is
-whisper_streaming's (Macháček et al., 2023); this is a fresh implementation.
+whisper_streaming's (Macháček et al., 2023); this is a fresh implementation. One departure: a first open word the
+two decodes spell differently does not hold back the words after it that they agree on (``_resync``).
 """
 
 from __future__ import annotations

@@ -104,15 +104,18 @@ class LocalAgreement:
             self._tail = (self._tail + [normalise(w.text) for w in words])[-MAX_REPEAT_WORDS:]
 
 
+# (newer, older) counts of differing first words to try, the fewest first; built once, not on every decode.
+_RESYNC_OFFSETS = tuple(sorted(((i, j) for i in range(1, FLICKER_WORDS + 1) for j in range(1, FLICKER_WORDS + 1)),
+                               key=lambda pair: (pair[0] + pair[1], pair)))
+
+
 def _resync(fresh: list[LiveWord], previous: list[LiveWord]) -> tuple[int, int] | None:
     """(newer words, older words) that differ at the start before both agree again, the fewest first; None when
     they do not agree again within ``FLICKER_WORDS`` words."""
     def key(words: list[LiveWord], at: int) -> list[str]:
         return [normalise(w.text) for w in words[at : at + AGREE_AFTER]]
 
-    options = sorted(((i, j) for i in range(1, FLICKER_WORDS + 1) for j in range(1, FLICKER_WORDS + 1)),
-                     key=lambda pair: (pair[0] + pair[1], pair))
-    for i, j in options:
+    for i, j in _RESYNC_OFFSETS if FLICKER_WORDS else ():
         if len(fresh) < i + AGREE_AFTER or len(previous) < j + AGREE_AFTER:
             continue
         if key(fresh, i) == key(previous, j) and abs(fresh[i].start - previous[j].start) <= RESYNC_TOLERANCE:

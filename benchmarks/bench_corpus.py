@@ -87,12 +87,17 @@ def _words(data: dict):
 
 
 def _hinted_der(diarizer, path: Path, reference_turns, n: int) -> float:
+    """Our diarization with the true count given, as ``--speakers N`` does it: by channel where the pipeline would
+    choose that (a recording with one speaker per channel), else the diarizer on the mix."""
     from therapybridge.audio import decode_audio
-    from therapybridge.diarization import DiarizationOptions
+    from therapybridge.audio.signal import to_mono
+    from therapybridge.diarization import DiarizationOptions, diarize_if_channel_speakers
     from therapybridge.evaluation import score_diarization
 
-    decoded = decode_audio(path, mono=True)
-    result = diarizer.diarize(decoded.waveform[0].numpy(), decoded.sample_rate, DiarizationOptions(num_speakers=n))
+    decoded = decode_audio(path)
+    options = DiarizationOptions(num_speakers=n)
+    result = diarize_if_channel_speakers(decoded.waveform, decoded.sample_rate, options) or diarizer.diarize(
+        to_mono(decoded.waveform.numpy()), decoded.sample_rate, options)
     return score_diarization(reference_turns, list(result.turns)).der
 
 

@@ -120,6 +120,9 @@ def test_a_typed_option_wins_over_the_file(configured, args, wins, stays):
          {"enable_diarization": False}, {"diarization__min_speakers": 2}),
         ("[diarization]\nchannel_speakers = false\n[align]\ncontext = 0.5", ["--channel-speakers"],
          {"diarization__channel_speakers": True}, {"align__context": 0.5}),
+        ("[diarization]\nchannel_speakers = true\n[align]\ncontext = 0.5", ["--no-channel-speakers"],
+         {"diarization__channel_speakers": False}, {"align__context": 0.5}),
+        ("[diarization]\nchannel_speakers = 'auto'", [], {"diarization__channel_speakers": None}, {}),
         ("[perf]\nenabled = false\nsample_interval = 0.25", ["--profile", "--redact-paths"],
          {"perf__enabled": True, "perf__redact_paths": True}, {"perf__sample_interval": 0.25}),
         ("[asr]\nallow_download = false\nmodel = 'tiny.en'", ["--allow-download"],
@@ -127,7 +130,8 @@ def test_a_typed_option_wins_over_the_file(configured, args, wins, stays):
         ("[roles]\nenabled = true\nprofiles_dir = '/from/file'", ["--no-roles"],
          {"roles__enabled": False}, {"roles__profiles_dir": "/from/file"}),
     ],
-    ids=["no-diarization", "channel-speakers", "perf", "allow-download", "no-roles"],
+    ids=["no-diarization", "channel-speakers", "no-channel-speakers", "channel-speakers-auto", "perf", "allow-download",
+         "no-roles"],
 )
 def test_a_typed_flag_wins_over_the_file(configured, file, args, wins, stays):
     code, config, output = configured(*args, file=file)

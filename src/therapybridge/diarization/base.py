@@ -21,16 +21,22 @@ _COUNT_HINTS = ("num_speakers", "min_speakers", "max_speakers")
 class DiarizationOptions:
     """Speaker-count hints and engine settings.
 
-    ``channel_speakers``: one speaker per channel of the recording; it fixes the number of speakers, so it cannot
-    be combined with a count hint.
+    ``channel_speakers``: ``True``: one speaker per channel of the recording (it fixes the number of speakers, so
+    it cannot be combined with a count hint); ``False``: never; ``None`` (or ``"auto"``, the default): the pipeline
+    diarizes by channel when a multi-channel recording looks like one speaker per channel
+    (:func:`therapybridge.diarization.channel_speaker_hint`) and no count hint says otherwise.
     """
 
     num_speakers: int | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
-    channel_speakers: bool = False
+    channel_speakers: bool | None = None
 
     def __post_init__(self) -> None:
+        if self.channel_speakers == "auto":  # the spelling a TOML file can hold
+            object.__setattr__(self, "channel_speakers", None)
+        if self.channel_speakers not in (True, False, None):
+            raise ConfigurationError(f"channel_speakers must be true, false or \"auto\", not {self.channel_speakers!r}")
         for name in _COUNT_HINTS:
             value = getattr(self, name)
             if value is not None and value < 1:
@@ -46,6 +52,12 @@ class DiarizationOptions:
             raise ConfigurationError(
                 f"min_speakers ({self.min_speakers}) is larger than max_speakers ({self.max_speakers})"
             )
+
+    def allows_count(self, speakers: int) -> bool:
+        """Whether the count hints (if any) admit ``speakers`` speakers."""
+        if self.num_speakers is not None:
+            return speakers == self.num_speakers
+        return (self.min_speakers or 1) <= speakers <= (self.max_speakers or speakers)
 
 
 @dataclass(frozen=True)

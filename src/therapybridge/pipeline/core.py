@@ -22,7 +22,7 @@ from ..align import align_transcript
 from ..audio import PreparedAudio, decode_audio, preprocess
 from ..config import PipelineConfig
 from ..device import resolve_device
-from ..diarization import diarize_channels
+from ..diarization import diarize_if_channel_speakers
 from ..diarization.base import DiarizationResult
 from ..errors import ConfigurationError, ProcessingError, TherapyBridgeError
 from ..perf import PerformanceLogger, write_reports
@@ -343,7 +343,8 @@ class AudioTranscriptionPipeline:
         from ..asr.recovery import merge_segments, recover_gaps
 
         # Channel diarization's turns are on the original clock, not the recogniser's: the speech detector alone.
-        turns = diarization.turns if diarization is not None and not config.diarization.channel_speakers else ()
+        by_channel = diarization is not None and diarization.info.get("engine") == "channels"
+        turns = diarization.turns if diarization is not None and not by_channel else ()
         with perf.stage(STAGE_ASR):
             with perf.subprocess("gap_recovery") as span:
                 samples = mono_16k(audio.numpy(), audio.sample_rate)
@@ -361,9 +362,9 @@ class AudioTranscriptionPipeline:
         self, audio: PreparedAudio, config: PipelineConfig, perf: PerformanceLogger, source: str
     ) -> tuple[DiarizationResult, tuple[SpeakerTurn, ...]]:
         with perf.stage(STAGE_DIARIZATION):
-            if config.diarization.channel_speakers:
-                diarization = self._diarize_by_channel(source, config, perf)
-                return diarization, diarization.turns
+            by_channel = self._diarize_by_channel(audio, source, config, perf)
+            if by_channel is not None:
+                return by_channel, by_channel.turns
             diarizer = self.models.diarizer(perf)
             diarization = diarizer.diarize(audio.waveform, audio.sample_rate, config.diarization, profiler=perf)
             with perf.subprocess("restore_timestamps", turns=len(diarization.turns)):
@@ -375,15 +376,23 @@ class AudioTranscriptionPipeline:
             return self.device.type in ("cuda", "mps")
         return config.concurrent_stages == "on"
 
-    def _diarize_by_channel(self, source: str, config: PipelineConfig, perf: PerformanceLogger) -> DiarizationResult:
-        """One speaker per channel: decode every channel (original clock, so no time map) and compare levels."""
+    def _diarize_by_channel(
+        self, audio: PreparedAudio, source: str, config: PipelineConfig, perf: PerformanceLogger
+    ) -> DiarizationResult | None:
+        """One speaker per channel, from the channels' levels (original clock, so no time map): when asked, or by
+        default when a multi-channel recording looks like it (``diarize_if_channel_speakers``); else None."""
+        options = config.diarization
+        step = audio.step("load_audio")
+        channels = int(step.metadata.get("channels") or 0) if step is not None else 0
+        if options.channel_speakers is False or (options.channel_speakers is None and channels < 2):
+            return None  # a mono recording is not decoded a second time
         with perf.subprocess("load_channels"):
             decoded = decode_audio(source)
-        if decoded.channels < 2:
+        if options.channel_speakers and decoded.channels < 2:
             raise ConfigurationError(
                 f"{source}: --channel-speakers needs one speaker per channel, but the recording has 1 channel"
             )
-        return diarize_channels(decoded.waveform, decoded.sample_rate, config.diarization, profiler=perf)
+        return diarize_if_channel_speakers(decoded.waveform, decoded.sample_rate, options, profiler=perf)
 
     def _label_roles(
         self, speakers: tuple[SpeakerInfo, ...], diarization: DiarizationResult, config: PipelineConfig

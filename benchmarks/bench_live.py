@@ -16,7 +16,8 @@ the last sample arrived its ``feed`` returned. WER/WDER: ``therapybridge.evaluat
 for the committed live words and for the offline transcript. Memory: RSS after 5 and after ``--rss-minutes`` of
 the joined corpus sessions fed as fast as they are processed (5 s pieces).
 
-Offline transcripts are kept under ``tests/.generated/corpus/transcripts/<model>/`` (shared with bench_analytics).
+Offline transcripts are kept under ``tests/.generated/corpus/transcripts/<model>/`` (shared with bench_analytics),
+the live ones (with every non-partial event and when it came) under ``.../<model>/live/<id>.<clock>.json``.
 Writes ``benchmarks/results/live.json`` and ``live.md`` (``live-dev.*`` for the development half).
 """
 
@@ -166,7 +167,10 @@ def _pct(values: list[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 
 
-def run_session(models, options, built, offline: dict, clock: str, minutes: float | None) -> dict:
+def run_session(models, options, built, offline: dict, clock: str, minutes: float | None,
+                keep: Path | None = None) -> dict:
+    """One session fed live; ``keep``: a file for the live transcript (its committed words and when each event
+    came), so a figure that looks wrong can be taken apart afterwards."""
     from therapybridge.live import LiveSession
 
     audio = _audio(built.audio, minutes * 60 if minutes else None)
@@ -178,6 +182,10 @@ def run_session(models, options, built, offline: dict, clock: str, minutes: floa
                                 for s in offline["segments"]]}
     lat = latencies(emitted, offline)
     live = session.transcript().to_transcript()
+    if keep is not None:
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        keep.write_text(json.dumps({**session.transcript().to_dict(), "emitted": [
+            [round(t, 3), e] for t, e in emitted if e["type"] != "partial"]}))
     row = {"id": built.spec.id, "minutes": round(seconds / 60, 2), "clock": clock, "model": options.model,
            "lag_end_s": round(lag, 3), "cpu_s_per_audio_s": round(busy / seconds, 3),
            "latency": {"words": len(lat), "p50": _pct(lat, 50), "p90": _pct(lat, 90), "p95": _pct(lat, 95),
@@ -349,7 +357,8 @@ def main(argv: list[str] | None = None) -> int:
         models, pipeline = loaded[model]
         built = build_session(session(sid))
         offline = _offline(pipeline, built, CORPUS_CACHE / "transcripts" / model)
-        row = run_session(models, options, built, offline, args.clock, minutes)
+        keep = CORPUS_CACHE / "transcripts" / model / "live" / f"{sid}.{args.clock}.json"
+        row = run_session(models, options, built, offline, args.clock, minutes, keep)
         words, turns = _offline_words(offline)
         row["offline"] = _scores(built, words, turns, minutes * 60 if minutes else None)
         rows.append(row)

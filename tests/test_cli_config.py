@@ -172,3 +172,10 @@ def test_channel_speakers_with_a_count_hint_is_a_usage_error(configured, hint):
     assert code == 2 and config is None
     lines = output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("therapybridge: error: --channel-speakers"), output
+
+
+def test_channel_speakers_on_and_off_together_is_a_usage_error(configured):
+    code, config, output = configured("--channel-speakers", "--no-channel-speakers", file="")
+    assert code == 2 and config is None
+    lines = output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("therapybridge: error: give --channel-speakers"), output

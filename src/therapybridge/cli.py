@@ -111,11 +111,13 @@ def transcribe(
     min_speakers: Optional[int] = typer.Option(None, "--min-speakers", help="At least this many speakers.", min=1),
     max_speakers: Optional[int] = typer.Option(None, "--max-speakers", help="At most this many speakers.", min=1),
     no_diarization: bool = typer.Option(False, "--no-diarization", help="Skip speaker diarization (speakers null)."),
-    channel_speakers: Optional[bool] = typer.Option(
-        None, "--channel-speakers/--no-channel-speakers",
+    channel_speakers: bool = typer.Option(
+        False, "--channel-speakers",
         help="One speaker per channel (telehealth/phone recorders): diarize by channel; no speaker-count hints. "
-             "Default: by channel when a multi-channel recording looks like one speaker per channel.",
-        show_default=False,
+             "Without it, by channel when a multi-channel recording looks like one speaker per channel.",
+    ),
+    no_channel_speakers: bool = typer.Option(
+        False, "--no-channel-speakers", help="Never diarize by channel, even when each channel holds one speaker.",
     ),
     language: Optional[str] = typer.Option(None, "--language", "-l", help="Language code, e.g. en (default: detect)."),
     backend: Optional[str] = typer.Option(
@@ -175,6 +177,8 @@ def transcribe(
     from .writers import FORMATS
 
     fmt = _parse_formats(formats, tuple(FORMATS))
+    if channel_speakers and no_channel_speakers:
+        raise _fail("therapybridge: error: give --channel-speakers or --no-channel-speakers, not both", EXIT_USAGE)
     after = None
     if deidentify or deidentify_audio or deidentify_names:
         from .deid.cli import DeidStep
@@ -204,6 +208,8 @@ _RENAMED: dict[str, tuple[str, Any]] = {
     "no_diarization": ("enable_diarization", lambda flag: not flag),
     "no_roles": ("roles__enabled", lambda flag: not flag),
     "no_gap_recovery": ("asr__gap_recovery", lambda flag: not flag),
+    "channel_speakers": ("diarization__channel_speakers", lambda flag: True if flag else None),
+    "no_channel_speakers": ("diarization__channel_speakers", lambda flag: False if flag else None),
     "profiles_dir": ("roles__profiles_dir", str),
 }
 _SPEAKER_HINTS = ("num_speakers", "min_speakers", "max_speakers")

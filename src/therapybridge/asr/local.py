@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -531,6 +532,13 @@ def _norm(word: Word) -> str:
 
 
 SHORT_PHRASE_WORDS = 3  # "no", "I know", "thank you so": said over and over in real speech
+
+
+def without_loops(words: Sequence[Any], opts: TranscribeOptions) -> list[Any]:
+    """``words`` (anything with a ``.word``) with repetition loops cut to one occurrence, by the options' repeat
+    limits (see :func:`_without_loops`); the live recogniser uses it on each decode."""
+    kept = _without_loops([(w, None) for w in words], opts.max_phrase_repeats, opts.max_short_phrase_repeats)
+    return [w for w, _ in kept]
 
 
 def _without_loops(

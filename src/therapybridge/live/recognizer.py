@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..asr.local import is_non_speech
+from ..asr.local import is_non_speech, without_loops
 from ..audio.signal import SAMPLE_RATE, frame_power
 from .agreement import LocalAgreement
 from .events import LiveWord
@@ -126,7 +126,9 @@ class StreamingRecognizer:
         for segment in segments:
             if is_non_speech(segment, self._guard) or not segment.words:
                 continue
-            for w in segment.words:
+            # A loop ("I'm sorry. I'm sorry. ...") cut to one occurrence, as offline: once committed it would prime
+            # every later decode through the prompt (seen on e10 with tiny.en on a loaded machine: ~950 words).
+            for w in without_loops(segment.words, self._guard):
                 start = self.buffer_start + float(w.start)
                 end = max(start, self.buffer_start + float(w.end))
                 words.append(LiveWord(round(start, 3), round(end, 3), w.word.strip(), float(w.probability)))

@@ -115,7 +115,7 @@ def _resync(fresh: list[LiveWord], previous: list[LiveWord]) -> tuple[int, int] 
     def key(words: list[LiveWord], at: int) -> list[str]:
         return [normalise(w.text) for w in words[at : at + AGREE_AFTER]]
 
-    for i, j in _RESYNC_OFFSETS if FLICKER_WORDS else ():
+    for i, j in _RESYNC_OFFSETS:
         if len(fresh) < i + AGREE_AFTER or len(previous) < j + AGREE_AFTER:
             continue
         if key(fresh, i) == key(previous, j) and abs(fresh[i].start - previous[j].start) <= RESYNC_TOLERANCE:

@@ -343,8 +343,8 @@ class AudioTranscriptionPipeline:
         from ..asr.recovery import merge_segments, recover_gaps
 
         # Channel diarization's turns are on the original clock, not the recogniser's: the speech detector alone.
-        by_channel = diarization is not None and diarization.info.get("engine") == "channels"
-        turns = diarization.turns if diarization is not None and not by_channel else ()
+        speech_detector_only = diarization is None or diarization.info.get("engine") == "channels"
+        turns = () if speech_detector_only else diarization.turns
         with perf.stage(STAGE_ASR):
             with perf.subprocess("gap_recovery") as span:
                 samples = mono_16k(audio.numpy(), audio.sample_rate)

@@ -21,17 +21,30 @@ class _ScriptedWhisper:
                                        text="".join(w.word for w in words))
         self.feature_extractor = lambda *args, **kwargs: None
 
+        self.windows = 0  # windows faster-whisper was asked to decode
+
     def transcribe(self, audio, **kwargs):
-        return [self.segment], SimpleNamespace(language="en")
+        return self._windows(), SimpleNamespace(language="en")
+
+    def _windows(self):
+        """Lazily, as faster-whisper: the segment, then a second window over what follows the last word."""
+        self.windows += 1
+        yield self.segment
+        self.windows += 1
+        yield SimpleNamespace(no_speech_prob=0.9, avg_logprob=-1.5, compression_ratio=1.0, words=[], text="")
+
+
+def _speech(seconds: int) -> np.ndarray:
+    """Noise that swells and fades every half second, like speech over a quiet room (steady noise is a "quiet
+    step" and is not decoded at all)."""
+    envelope = np.where(np.arange(seconds * SAMPLE_RATE) // (SAMPLE_RATE // 2) % 2 == 0, 0.3, 0.003)
+    return (np.random.default_rng(0).normal(0, 1, seconds * SAMPLE_RATE) * envelope).astype(np.float32)
 
 
 def _committed(texts: list[str]) -> list[str]:
     """Two decodes of the same hypothesis (they agree on it), then the session's end."""
     recognizer = StreamingRecognizer(_ScriptedWhisper(texts), LiveOptions(model="tiny.en"), TranscribeOptions())
-    # Noise that swells and fades every half second, like speech over a quiet room (steady noise is a "quiet
-    # step" and is not decoded at all).
-    envelope = np.where(np.arange(5 * SAMPLE_RATE) // (SAMPLE_RATE // 2) % 2 == 0, 0.3, 0.003)
-    speech = (np.random.default_rng(0).normal(0, 1, 5 * SAMPLE_RATE) * envelope).astype(np.float32)
+    speech = _speech(5)
     committed: list[str] = []
     for piece in (speech[:4 * SAMPLE_RATE], speech[4 * SAMPLE_RATE:]):
         recognizer.push(piece)
@@ -50,3 +63,28 @@ def test_a_repetition_loop_is_committed_once():
 def test_words_said_again_a_few_times_stay():
     said = ["no,", "no,", "no,", "I", "mean", "it."]
     assert _committed(said) == said
+
+
+def _recognizer(texts: list[str], **options) -> tuple[StreamingRecognizer, _ScriptedWhisper]:
+    whisper = _ScriptedWhisper(texts)
+    return StreamingRecognizer(whisper, LiveOptions(model="tiny.en", **options), TranscribeOptions()), whisper
+
+
+def test_each_decode_is_one_window_without_segment_timestamps():
+    recognizer, whisper = _recognizer(["It", "was", "hard."], segment_timestamps=False)
+    recognizer.push(_speech(2))
+    recognizer.step()
+    assert (recognizer.decodes, whisper.windows) == (1, 1)
+    with_timestamps, whisper = _recognizer(["It", "was", "hard."], segment_timestamps=True)
+    with_timestamps.push(_speech(2))
+    with_timestamps.step()
+    assert whisper.windows == 2  # every window faster-whisper gives is read
+
+
+def test_without_segment_timestamps_the_buffer_is_cut_at_a_committed_sentence_end():
+    # Words 0.25 s each: "hard." ends at 0.75 s, "left." at 1.5 s; the last sentence end may still change.
+    recognizer, _ = _recognizer(["It", "was", "hard.", "Then", "we", "left."], segment_timestamps=False)
+    recognizer.push(_speech(13))  # longer than trim_seconds (12 s)
+    committed = [w.text for w in recognizer.step().committed + recognizer.step().committed]
+    assert committed == ["It", "was", "hard.", "Then", "we", "left."]
+    assert recognizer.buffer_start == 0.75

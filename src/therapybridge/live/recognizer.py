@@ -33,6 +33,7 @@ KEEP_IDLE_SECONDS = 2.0
 QUIET_MARGIN_DB = 6.0
 NOISE_WINDOW_SECONDS = 30.0
 _FRAME = SAMPLE_RATE // 10
+SENTENCE_ENDS = (".", "?", "!")
 
 
 @dataclass(frozen=True)
@@ -132,11 +133,18 @@ class StreamingRecognizer:
                 start = self.buffer_start + float(w.start)
                 end = max(start, self.buffer_start + float(w.end))
                 words.append(LiveWord(round(start, 3), round(end, 3), w.word.strip(), float(w.probability)))
-            ends.append(self.buffer_start + float(segment.words[-1].end))
+            ends.extend(self._cut_points(segment))
         if self.language is None and info.language and len(self._buffer) >= 3 * SAMPLE_RATE:
             self.language = info.language  # detected once on enough audio, then kept: no per-decode detection
         self._segment_ends = ends
         return words
+
+    def _cut_points(self, segment: Any) -> list[float]:
+        """Where the buffer may be cut after ``segment``: its end, or without segment timestamps (one segment per
+        decode) the end of each of its words that closes a sentence."""
+        if self.options.segment_timestamps:
+            return [self.buffer_start + float(segment.words[-1].end)]
+        return [self.buffer_start + float(w.end) for w in segment.words if w.word.strip().endswith(SENTENCE_ENDS)]
 
     def _quiet(self, new: np.ndarray) -> bool:
         """Whether ``new`` audio is no louder than the recent noise floor (and so not worth a decode)."""
@@ -164,8 +172,15 @@ class StreamingRecognizer:
                 vad_filter=False,
                 temperature=0.0,
                 chunk_length=window,
+                without_timestamps=not opts.segment_timestamps,
             )
-            return list(segments), info
+            if opts.segment_timestamps:
+                return list(segments), info
+            # One segment from the first window; closing the generator skips faster-whisper's second window over
+            # the audio after the last word (as long to encode as the first, and decoded again by the next step).
+            first = next(segments, None)
+            segments.close()
+            return ([] if first is None else [first]), info
         finally:
             if window is not None:  # faster-whisper keeps the length on the shared extractor: put 30 s back
                 extractor(np.zeros(160, dtype=np.float32), chunk_length=30)

@@ -12,26 +12,35 @@ from therapybridge.live.recognizer import SAMPLE_RATE, StreamingRecognizer
 
 
 class _ScriptedWhisper:
-    """Every decode returns the same segment: the words given, 0.25 s each from the buffer's start."""
+    """Every decode returns the same segment: the words given, 0.25 s each from the buffer's start. A pass asked to
+    start later (``clip_timestamps``) gives the ``more`` words, 0.25 s each from where it starts."""
 
-    def __init__(self, texts: list[str]) -> None:
-        words = [SimpleNamespace(start=0.25 * i, end=0.25 * (i + 1), word=f" {t}", probability=0.9)
-                 for i, t in enumerate(texts)]
-        self.segment = SimpleNamespace(no_speech_prob=0.01, avg_logprob=-0.2, compression_ratio=1.5, words=words,
-                                       text="".join(w.word for w in words))
+    def __init__(self, texts: list[str], more: list[str] | None = None) -> None:
+        self.segment = _segment(texts, 0.0)
+        self.more = more or []
         self.feature_extractor = lambda *args, **kwargs: None
-
         self.windows = 0  # windows faster-whisper was asked to decode
+        self.clips: list[list[float]] = []
 
-    def transcribe(self, audio, **kwargs):
-        return self._windows(), SimpleNamespace(language="en")
+    def transcribe(self, audio, clip_timestamps="0", **kwargs):
+        if clip_timestamps != "0":
+            self.clips.append(clip_timestamps)
+            return self._windows(_segment(self.more, clip_timestamps[0])), SimpleNamespace(language="en")
+        return self._windows(self.segment), SimpleNamespace(language="en")
 
-    def _windows(self):
+    def _windows(self, segment):
         """Lazily, as faster-whisper: the segment, then a second window over what follows the last word."""
         self.windows += 1
-        yield self.segment
+        yield segment
         self.windows += 1
-        yield SimpleNamespace(no_speech_prob=0.9, avg_logprob=-1.5, compression_ratio=1.0, words=[], text="")
+        yield _segment([], 0.0)
+
+
+def _segment(texts: list[str], start: float) -> SimpleNamespace:
+    words = [SimpleNamespace(start=start + 0.25 * i, end=start + 0.25 * (i + 1), word=f" {t}", probability=0.9)
+             for i, t in enumerate(texts)]
+    return SimpleNamespace(no_speech_prob=0.01 if words else 0.9, avg_logprob=-0.2 if words else -1.5,
+                           compression_ratio=1.5, words=words, text="".join(w.word for w in words))
 
 
 def _speech(seconds: int) -> np.ndarray:
@@ -65,8 +74,9 @@ def test_words_said_again_a_few_times_stay():
     assert _committed(said) == said
 
 
-def _recognizer(texts: list[str], **options) -> tuple[StreamingRecognizer, _ScriptedWhisper]:
-    whisper = _ScriptedWhisper(texts)
+def _recognizer(texts: list[str], more: list[str] | None = None,
+                **options) -> tuple[StreamingRecognizer, _ScriptedWhisper]:
+    whisper = _ScriptedWhisper(texts, more)
     return StreamingRecognizer(whisper, LiveOptions(model="tiny.en", **options), TranscribeOptions()), whisper
 
 
@@ -88,3 +98,30 @@ def test_without_segment_timestamps_the_buffer_is_cut_at_a_committed_sentence_en
     committed = [w.text for w in recognizer.step().committed + recognizer.step().committed]
     assert committed == ["It", "was", "hard.", "Then", "we", "left."]
     assert recognizer.buffer_start == 0.75
+
+
+def test_speech_after_a_decode_that_stopped_early_is_decoded_from_its_last_word():
+    recognizer, whisper = _recognizer(["Friend."], more=["I", "can", "hear", "you."], segment_timestamps=False)
+    recognizer.push(_speech(3))
+    committed = recognizer.step().committed + recognizer.step().committed + recognizer.finish()
+    assert whisper.clips == [[0.25, 3.0]] * 3  # 2.75 s of loud audio after "Friend." each time
+    assert [w.text for w in committed] == ["Friend.", "I", "can", "hear", "you."]
+    assert [(w.start, w.end) for w in committed[1:3]] == [(0.25, 0.5), (0.5, 0.75)]
+
+
+def test_a_decode_that_heard_up_to_the_end_is_not_continued():
+    recognizer, whisper = _recognizer(["It", "was", "hard."] * 3, more=["never"], segment_timestamps=False)
+    recognizer.push(_speech(3))
+    recognizer.step()
+    assert whisper.clips == []  # 2.25 s of words, 0.75 s after them: less than the 1.5 s that asks for more
+
+
+def test_speech_no_decode_has_recognised_yet_is_kept_and_silence_is_dropped():
+    loud, _ = _recognizer([], segment_timestamps=False)  # decodes that hear nothing
+    loud.push(_speech(6))
+    loud.step()
+    assert loud.buffer_start == 0.0  # nothing committed, the audio is speech-like: it stays for the next decodes
+    quiet, _ = _recognizer([], segment_timestamps=False)
+    quiet.push(np.random.default_rng(0).normal(0, 0.003, 6 * SAMPLE_RATE).astype(np.float32))
+    quiet.step()
+    assert quiet.buffer_start == 4.0  # steady room noise: only the last 2 s are kept

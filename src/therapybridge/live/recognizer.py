@@ -34,6 +34,8 @@ QUIET_MARGIN_DB = 6.0
 NOISE_WINDOW_SECONDS = 30.0
 _FRAME = SAMPLE_RATE // 10
 SENTENCE_ENDS = (".", "?", "!")
+# Audio this long after a decode's last word, above the noise floor, is decoded again from that word on.
+CONTINUE_AFTER_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class StreamingRecognizer:
         self.language = options.language
         self.decodes = 0
         self.skipped = 0
+        self._floor: float | None = None  # noise floor (dB) of the recent audio, once there is enough of it
         self._levels: deque[float] = deque(maxlen=int(NOISE_WINDOW_SECONDS * SAMPLE_RATE / _FRAME))
 
     # -- audio -----------------------------------------------------------------------------------------------
@@ -155,35 +158,57 @@ class StreamingRecognizer:
         self._levels.extend(levels.tolist())
         if len(self._levels) < 20:  # two seconds heard before there is a floor to compare with
             return False
-        floor = float(np.percentile(np.fromiter(self._levels, float), 10))
-        return float(levels.max()) < floor + QUIET_MARGIN_DB
+        self._floor = float(np.percentile(np.fromiter(self._levels, float), 10))
+        return float(levels.max()) < self._floor + QUIET_MARGIN_DB
+
+    def _loud(self, start: float, end: float) -> bool:
+        """Whether the buffered audio between session times ``start`` and ``end`` rises above the noise floor."""
+        audio, _ = self.audio(start, end)
+        if self._floor is None or len(audio) < _FRAME:
+            return len(audio) > 0
+        levels = 10.0 * np.log10(frame_power(audio, _FRAME) + 1e-12)
+        return float(levels.max()) >= self._floor + QUIET_MARGIN_DB
 
     def _transcribe(self, window: int | None) -> tuple[list[Any], Any]:
         opts = self.options
         extractor = self._whisper.feature_extractor
+        prompt = " ".join(self._prompt) or None
         try:
-            segments, info = self._whisper.transcribe(
-                self._buffer,
-                language=self.language,
-                beam_size=opts.beam_size,
-                word_timestamps=True,
-                initial_prompt=" ".join(self._prompt) or None,
-                condition_on_previous_text=False,
-                vad_filter=False,
-                temperature=0.0,
-                chunk_length=window,
-                without_timestamps=not opts.segment_timestamps,
-            )
+            segments, info = self._whisper_pass(window, prompt)
             if opts.segment_timestamps:
                 return list(segments), info
-            # One segment from the first window; closing the generator skips faster-whisper's second window over
-            # the audio after the last word (as long to encode as the first, and decoded again by the next step).
-            first = next(segments, None)
-            segments.close()
-            return ([] if first is None else [first]), info
+            first = _first(segments)
+            if first is None:
+                return [], info
+            # Whisper may end a window's text early (a buffer that opens on a pause or a stray sound); the speech
+            # after its last word is then decoded from there, in a second pass: only when it is there.
+            heard = float(first.words[-1].end) if first.words else 0.0
+            if (self._buffer_seconds() - heard >= CONTINUE_AFTER_SECONDS
+                    and self._loud(self.buffer_start + heard, self.buffer_end)):
+                more, _ = self._whisper_pass(window, " ".join(filter(None, (prompt, first.text.strip()))),
+                                             clip=[heard, self._buffer_seconds()])
+                rest = _first(more)
+                return [first] + ([rest] if rest is not None else []), info
+            return [first], info
         finally:
             if window is not None:  # faster-whisper keeps the length on the shared extractor: put 30 s back
                 extractor(np.zeros(160, dtype=np.float32), chunk_length=30)
+
+    def _whisper_pass(self, window: int | None, prompt: str | None, clip: list[float] | None = None):
+        opts = self.options
+        return self._whisper.transcribe(
+            self._buffer,
+            language=self.language,
+            beam_size=opts.beam_size,
+            word_timestamps=True,
+            initial_prompt=prompt,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            temperature=0.0,
+            chunk_length=window,
+            without_timestamps=not opts.segment_timestamps,
+            clip_timestamps=clip if clip is not None else "0",
+        )
 
     # -- keeping the buffer bounded --------------------------------------------------------------------------
 
@@ -211,8 +236,17 @@ class StreamingRecognizer:
         return forced
 
     def _trim_idle(self) -> None:
-        if self._buffer_seconds() > IDLE_TRIM_SECONDS:
-            self._cut(self.buffer_end - KEEP_IDLE_SECONDS)
+        """Drop what no decode needs again: committed audio, and uncommitted audio only where it is quiet (speech
+        not yet recognised stays until the buffer's bound). The cut is at a committed word's end rather than inside
+        it: a buffer that opens on half a word sets Whisper off (seen: "friend." decoded again and again)."""
+        if self._buffer_seconds() <= IDLE_TRIM_SECONDS:
+            return
+        keep_from = self.buffer_end - KEEP_IDLE_SECONDS
+        heard = min(self._agreement.committed_end, self.buffer_end)
+        if heard < keep_from and self._loud(heard, keep_from) and self._buffer_seconds() <= self.options.max_buffer_seconds:
+            self._cut(heard)
+        else:
+            self._cut(max(heard, keep_from))
 
     def _cut(self, time: float) -> None:
         drop = int(round((time - self.buffer_start) * SAMPLE_RATE))
@@ -232,3 +266,11 @@ class StreamingRecognizer:
             self._prompt_len += len(w.text) + 1
         while self._prompt and self._prompt_len > self.options.prompt_chars:
             self._prompt_len -= len(self._prompt.popleft()) + 1
+
+
+def _first(segments: Any) -> Any:
+    """The first segment of a pass without segment timestamps (its whole window); closing the generator skips
+    faster-whisper's next window over the audio after the last word (as costly as the first)."""
+    first = next(segments, None)
+    segments.close()
+    return first

@@ -151,10 +151,9 @@ class StreamingRecognizer:
 
     def _quiet(self, new: np.ndarray) -> bool:
         """Whether ``new`` audio is no louder than the recent noise floor (and so not worth a decode)."""
-        powers = frame_power(new, _FRAME) if len(new) >= _FRAME else np.zeros(0)
-        if not len(powers):
+        levels = _levels_db(new)
+        if not len(levels):
             return False
-        levels = 10.0 * np.log10(powers + 1e-12)
         self._levels.extend(levels.tolist())
         if len(self._levels) < 20:  # two seconds heard before there is a floor to compare with
             return False
@@ -166,8 +165,7 @@ class StreamingRecognizer:
         audio, _ = self.audio(start, end)
         if self._floor is None or len(audio) < _FRAME:
             return len(audio) > 0
-        levels = 10.0 * np.log10(frame_power(audio, _FRAME) + 1e-12)
-        return float(levels.max()) >= self._floor + QUIET_MARGIN_DB
+        return float(_levels_db(audio).max()) >= self._floor + QUIET_MARGIN_DB
 
     def _transcribe(self, window: int | None) -> tuple[list[Any], Any]:
         opts = self.options
@@ -266,6 +264,13 @@ class StreamingRecognizer:
             self._prompt_len += len(w.text) + 1
         while self._prompt and self._prompt_len > self.options.prompt_chars:
             self._prompt_len -= len(self._prompt.popleft()) + 1
+
+
+def _levels_db(audio: np.ndarray) -> np.ndarray:
+    """Power (dB) of each whole 100 ms frame of ``audio``; empty when it is shorter than a frame."""
+    if len(audio) < _FRAME:
+        return np.zeros(0)
+    return 10.0 * np.log10(frame_power(audio, _FRAME) + 1e-12)
 
 
 def _first(segments: Any) -> Any:

@@ -125,3 +125,10 @@ def test_speech_no_decode_has_recognised_yet_is_kept_and_silence_is_dropped():
     quiet.push(np.random.default_rng(0).normal(0, 0.003, 6 * SAMPLE_RATE).astype(np.float32))
     quiet.step()
     assert quiet.buffer_start == 4.0  # steady room noise: only the last 2 s are kept
+
+
+def test_a_decode_that_heard_no_word_is_not_decoded_again_from_the_start():
+    recognizer, whisper = _recognizer([], more=["never"], segment_timestamps=False)
+    recognizer.push(_speech(3))
+    recognizer.step()
+    assert (recognizer.decodes, whisper.clips) == (1, [])  # a pass from 0 would repeat the same decode

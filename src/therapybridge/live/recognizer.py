@@ -176,11 +176,11 @@ class StreamingRecognizer:
             if opts.segment_timestamps:
                 return list(segments), info
             first = _first(segments)
-            if first is None:
-                return [], info
+            if first is None or not first.words:  # from the start again would be the same decode of the same audio
+                return ([] if first is None else [first]), info
             # Whisper may end a window's text early (a buffer that opens on a pause or a stray sound); the speech
             # after its last word is then decoded from there, in a second pass: only when it is there.
-            heard = float(first.words[-1].end) if first.words else 0.0
+            heard = float(first.words[-1].end)
             if (self._buffer_seconds() - heard >= CONTINUE_AFTER_SECONDS
                     and self._loud(self.buffer_start + heard, self.buffer_end)):
                 more, _ = self._whisper_pass(window, " ".join(filter(None, (prompt, first.text.strip()))),

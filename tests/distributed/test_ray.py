@@ -162,23 +162,25 @@ def test_a_node_that_dies_mid_file_loses_nothing(cluster, clips, config_file, lo
     out = tmp_path / "ray"
     exe = Path(sys.executable).with_name("therapybridge")
     process = subprocess.Popen(
-        [str(exe), *_ray_args(cluster, clips, out, config_file, "--profile")],
+        [str(exe), "-vv", *_ray_args(cluster, clips, out, config_file, "--profile")],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=dict(os.environ),
     )
     lines: list[str] = []
-    first_done = threading.Event()
+    on_worker_node = threading.Event()
+    sent = f"sent to the worker on node {cluster.worker.node_id}"
 
     def read() -> None:
         assert process.stderr is not None
         for line in process.stderr:
             lines.append(line)
-            if "s of audio" in line:
-                first_done.set()
+            if sent in line:
+                on_worker_node.set()
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    assert first_done.wait(240), "".join(lines)
-    # Both workers are busy now (the one that finished took the next file): kill the worker node's raylet.
+    # Kill the worker node's raylet the moment a file has gone to it: that file is in flight there, whatever the
+    # order the two workers started and finished in (waiting for the first file done raced with the last one).
+    assert on_worker_node.wait(240), "".join(lines)
     cluster.remove_node(cluster.worker, allow_graceful=False)
     process.wait(240)
     reader.join(10)

@@ -135,6 +135,7 @@ class _Run:
         self.inflight: dict[int, tuple[Any, Any, float]] = {}  # request index -> (ref, actor, submitted)
         self.requests = {r.index: r for r in todo}
         self.by_value: set[int] = set()  # id() of the actors that cannot read the driver's files
+        self.node_of: dict[int, str] = {}  # id() of an actor -> its Ray node
         self.records: list[FileRecord] = []
         self.workers: list[dict[str, Any]] = []
         self.retries = 0
@@ -195,11 +196,14 @@ class _Run:
         for ref in ready:
             actor = self.starting.pop(ref)
             try:
-                self.workers.append(self.ray.get(ref))
+                info = self.ray.get(ref)
             except self.ray.exceptions.RayError as exc:  # the worker could not start (its models did not load)
                 logger.warning("a Ray worker failed to start: %s", _first_line(exc))
                 self.start_error = exc
                 continue
+            self.workers.append(info)
+            self.node_of[id(actor)] = info["node"]
+            logger.debug("a Ray worker is ready on node %s (loaded in %.1fs)", info["node"], info["load_s"])
             self.pool.push(actor)
             self.alive += 1
 
@@ -239,6 +243,8 @@ class _Run:
             data = _read_bytes(req.source) if self._by_value(actor) else None
             ref = actor.transcribe.remote(req, self.formats, data)
             self.inflight[req.index] = (ref, actor, now)
+            logger.debug("file %d of %d sent to the worker on node %s", req.index + 1, self.total,
+                         self.node_of.get(id(actor), "unknown"))
             return ref
 
         self.pool.submit(call, request)

@@ -112,7 +112,7 @@ class SpeakerAttributor:
         return tuple(out), events
 
     def _speaker_of(self, run, k, features, feature_times, activity, centers, previous) -> tuple[str | None, list[Merge]]:
-        selected = _frames_of(k, run, features, feature_times, activity, centers)
+        selected = _frames_of(k, run, features, feature_times, activity, centers, self.options.embed_seconds)
         seconds = len(selected) * 0.01
         if seconds < MIN_EMBED_SECONDS:
             if self._last is not None:
@@ -172,11 +172,19 @@ def _runs(words: tuple[LiveWord, ...], locals_: list[int | None]) -> list[tuple[
     return runs
 
 
-def _frames_of(k, run, features, feature_times, activity, centers) -> np.ndarray:
-    """fbank frames where local speaker ``k`` talks alone in the window (the run's own span when ``k`` is None)."""
+def _frames_of(k, run, features, feature_times, activity, centers, longest: float = 0.0) -> np.ndarray:
+    """fbank frames where local speaker ``k`` talks alone in the window (the run's own span when ``k`` is None);
+    with ``longest`` > 0, at most that many seconds of them, the nearest to the run."""
     if k is None or len(centers) == 0:
         keep = (feature_times >= run[0].start) & (feature_times <= run[-1].end)
         return features[keep]
     alone = (activity[:, k] == 1) & (activity.sum(axis=1) == 1)
     index = np.clip(np.searchsorted(centers, feature_times), 0, len(centers) - 1)
-    return features[alone[index]]
+    mask = alone[index]
+    limit = int(round(longest * 100))
+    if limit <= 0 or mask.sum() <= limit:
+        return features[mask]
+    times = feature_times[mask]
+    distance = np.maximum(np.maximum(run[0].start - times, times - run[-1].end), 0.0)
+    nearest = np.sort(np.argsort(distance, kind="stable")[:limit])
+    return features[mask][nearest]

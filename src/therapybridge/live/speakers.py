@@ -2,8 +2,9 @@
 
 For each batch of newly committed words, segmentation-3.0 runs once on the last ``segmentation_seconds`` of
 buffered audio; each word takes the local speaker most active under it, and each run of words of one local
-speaker is embedded from the frames where that speaker talks alone in the window (more speech than the run
-itself, so the embedding is steadier), then handed to the online clusterer.
+speaker is embedded from up to ``embed_seconds`` of the frames where that speaker talks alone in the window, the
+nearest to the run (more speech than the run itself, so the embedding is steadier), then handed to the online
+clusterer.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ def _window(seconds: float = 10.0):
     return features, feature_times, activity, centers
 
 
-def test_a_run_is_embedded_from_all_of_its_local_speakers_solo_speech_by_default():
+def test_without_a_bound_a_run_is_embedded_from_all_of_its_local_speakers_solo_speech():
     features, times, activity, centers = _window()
     run = [LiveWord(5.0, 5.4, "so", 0.9)]
     selected = _frames_of(0, run, features, times, activity, centers)

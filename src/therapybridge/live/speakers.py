@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..audio.signal import SAMPLE_RATE
-from ..diarization.embedding import embed_features, fbank, fbank_frame_centers
+from ..diarization.embedding import FBANK_SHIFT, embed_features, fbank, fbank_frame_centers
 from ..diarization.engine import _torch_threads
 from .clustering import Merge, OnlineClusterer
 from .events import LiveEvent, LiveWord, RelabelEvent, SpeakersEvent
@@ -114,13 +114,13 @@ class SpeakerAttributor:
 
     def _speaker_of(self, run, k, features, feature_times, activity, centers, previous) -> tuple[str | None, list[Merge]]:
         selected = _frames_of(k, run, features, feature_times, activity, centers, self.options.embed_seconds)
-        seconds = len(selected) * 0.01
+        seconds = len(selected) * FBANK_SHIFT
         if seconds < MIN_EMBED_SECONDS:
             if self._last is not None:
                 return self._last, []
-            if len(features) < MIN_EMBED_SECONDS * 100:
+            if len(features) * FBANK_SHIFT < MIN_EMBED_SECONDS:
                 return None, []
-            selected, seconds = features, len(features) * 0.01
+            selected, seconds = features, len(features) * FBANK_SHIFT
         vector = embed_features([selected], self._models.device, self._models.embedding)[0]
         return self.clusterer.assign(vector, seconds, previous=previous)
 
@@ -181,11 +181,10 @@ def _frames_of(k, run, features, feature_times, activity, centers, longest: floa
         return features[keep]
     alone = (activity[:, k] == 1) & (activity.sum(axis=1) == 1)
     index = np.clip(np.searchsorted(centers, feature_times), 0, len(centers) - 1)
-    mask = alone[index]
-    limit = int(round(longest * 100))
-    if limit <= 0 or mask.sum() <= limit:
-        return features[mask]
-    times = feature_times[mask]
-    distance = np.maximum(np.maximum(run[0].start - times, times - run[-1].end), 0.0)
-    nearest = np.sort(np.argsort(distance, kind="stable")[:limit])
-    return features[mask][nearest]
+    chosen = np.flatnonzero(alone[index])
+    limit = int(round(longest / FBANK_SHIFT))
+    if 0 < limit < len(chosen):
+        times = feature_times[chosen]
+        distance = np.maximum(np.maximum(run[0].start - times, times - run[-1].end), 0.0)
+        chosen = np.sort(chosen[np.argsort(distance, kind="stable")[:limit]])
+    return features[chosen]

@@ -168,13 +168,15 @@ def test_speaker_count_hint_is_honoured(pipeline):
     assert {w.speaker for w in result.words} == {"SPEAKER_00"}
 
 
-@pytest.mark.parametrize("mode", [True, None], ids=["asked", "auto"])
-def test_channel_speakers_diarizes_by_channel(mode):
+@pytest.mark.parametrize(("mode", "per_channel"), [(True, True), (None, True), (None, False)],
+                         ids=["asked", "auto", "auto-mix-recognised"])
+def test_channel_speakers_diarizes_by_channel(mode, per_channel):
     from therapybridge import AudioTranscriptionPipeline
     from tests.datagen import stereo_channel_session
 
     path, reference = stereo_channel_session(minutes=1.0)
-    pipeline = AudioTranscriptionPipeline(device="cpu", asr__model="tiny.en", diarization__channel_speakers=mode)
+    pipeline = AudioTranscriptionPipeline(device="cpu", asr__model="tiny.en", diarization__channel_speakers=mode,
+                                          asr__per_channel=per_channel)
     result = pipeline.process(path)
     assert len(result.speakers) == 2
     pairs = []
@@ -190,6 +192,8 @@ def test_channel_speakers_diarizes_by_channel(mode):
     subprocesses = result["performance_metrics"]["stages"]["Speaker Diarization"]["subprocesses"]
     assert subprocesses["channel_activity"]
     assert ("channel_check" in subprocesses) == (mode is None)
+    recognition = result["performance_metrics"]["stages"]["Whisper Transcription"]["subprocesses"]
+    assert ("channel_recognition" in recognition) == per_channel
 
 
 def test_a_stereo_copy_of_one_mix_is_diarized_as_a_mix(pipeline, tmp_path):

@@ -6,6 +6,7 @@ import numpy as np
 
 from tests.datagen import read_wav, stereo_channel_session
 from therapybridge.diarization import DiarizationOptions, channel_speaker_hint, diarize_channels
+from therapybridge.diarization.channels import own_voice
 
 from .conftest import der
 
@@ -19,6 +20,28 @@ def test_channel_mode_follows_each_channel():
     # 0.056, 0.044, 0.040, 0.042 (mean 0.044, sd 0.006). Threshold = mean + 2 sd = 0.056 -> 0.06.
     assert der(reference.turns, result, reference.duration) <= 0.06
     assert result.info["engine"] == "channels"
+
+
+def test_own_voice_leaves_out_only_the_other_speakers_bleed():
+    rate = 16000
+    t = np.arange(6 * rate) / rate
+    voice = (0.3 * np.sin(2 * np.pi * 180 * t)).astype(np.float32)
+    noise = np.random.default_rng(0).standard_normal((2, len(t))).astype(np.float32) * 1e-4
+    a, b = np.zeros(len(t), np.float32), np.zeros(len(t), np.float32)
+    a[: 2 * rate] = voice[: 2 * rate]  # A talks 0-2 s, B 3-5 s; each leaks into the other's microphone at -25 dB
+    b[3 * rate : 5 * rate] = 0.05 * voice[3 * rate : 5 * rate]  # B is soft: 26 dB below A
+    bleed = 10 ** (-25 / 20)
+    stereo = np.stack([a + bleed * b, b + bleed * a]) + noise
+    order = diarize_channels(stereo, rate).info["speaker_channels"]
+    heard = own_voice(stereo, rate)
+
+    def covers(spans, start, end):
+        return sum(max(0.0, min(e, end) - max(s, start)) for s, e in spans) / (end - start)
+
+    assert order == [0, 1]  # speakers in order of first speech, each with its channel
+    assert covers(heard[1], 0.1, 1.9) == 0.0 and covers(heard[0], 3.1, 4.9) == 0.0  # the bleed
+    assert covers(heard[0], 0.1, 1.9) == 1.0 and covers(heard[1], 3.1, 4.9) == 1.0  # each voice, the soft one too
+    assert covers(heard[0], 5.2, 5.9) == 1.0 and covers(heard[1], 5.2, 5.9) == 1.0  # silence is not left out
 
 
 def test_engine_uses_channel_mode_when_asked(diarizer):

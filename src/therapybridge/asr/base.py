@@ -68,6 +68,10 @@ class TranscribeOptions:
     # batched decoder skips. Development half d01-d07, base, recovery on: WER 0.080 vs 0.082 normalised, deleted
     # words 0.042 vs 0.044 of the reference (d02, telephone: 20 vs 32; d05 the other way, 79 vs 64).
     decode_original_level: bool = True
+    # A recording with one speaker per channel (channel diarization) is recognised channel by channel, each within
+    # its speaker's turns (therapybridge.asr.channels), rather than as a mix: backchannels and overlapped speech
+    # are recognised on both sides, and every word has its channel's speaker.
+    per_channel: bool = True
     # The model name the remote (OpenAI) backend asks for; ``model`` names the local Whisper weights.
     remote_model: str = "whisper-1"
 

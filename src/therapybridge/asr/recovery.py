@@ -24,7 +24,7 @@ from __future__ import annotations
 import bisect
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -299,9 +299,15 @@ def _middle_in(word: Word, start: float, end: float) -> bool:
 
 def _without_words_in(segments: list[Segment], start: float, end: float) -> list[Segment]:
     """``segments`` without their words whose middle is in ``[start, end)``; segments left empty go."""
+    return keep_words(segments, lambda w: not _middle_in(w, start, end))
+
+
+def keep_words(segments: Sequence[Segment], keep: Callable[[Word], bool]) -> list[Segment]:
+    """``segments`` with only the words ``keep`` accepts, each text rebuilt from its words; segments left empty
+    go."""
     out = []
     for segment in segments:
-        words = tuple(w for w in segment.words if not _middle_in(w, start, end))
+        words = tuple(w for w in segment.words if keep(w))
         if len(words) == len(segment.words):
             out.append(segment)
         elif words:

@@ -64,6 +64,25 @@ def _smooth(active: np.ndarray, min_on: int, max_gap: int) -> np.ndarray:
     return out
 
 
+def _spans(track: np.ndarray) -> list[tuple[float, float]]:
+    """``[start, end)`` seconds of each run of True frames."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], track.astype(np.int8), [0]])))
+    return [(a * FRAME_SECONDS, b * FRAME_SECONDS) for a, b in zip(edges[::2], edges[1::2])]
+
+
+def _smoothed(active: np.ndarray) -> np.ndarray:
+    return np.stack([_smooth(a, min_on=int(0.2 / FRAME_SECONDS), max_gap=int(0.3 / FRAME_SECONDS)) for a in active])
+
+
+def own_voice(channels, sample_rate: int = 16000) -> list[list[tuple[float, float]]]:
+    """Per channel, the stretches (seconds) where it is not merely another channel's bleed: at most
+    ``DOMINANCE_DB`` below the loudest other channel, whatever its own level (so a soft voice that the speech
+    threshold of :func:`diarize_channels` misses is kept). Silence is kept too; what is left out is the time
+    another channel's speaker talks and this one does not."""
+    x = _channels_first(channels)
+    return [_spans(track) for track in _smoothed(_louder_than_others(_frame_db(x, sample_rate), -DOMINANCE_DB))]
+
+
 def diarize_channels(
     channels,
     sample_rate: int = 16000,
@@ -80,17 +99,13 @@ def diarize_channels(
     x = _channels_first(channels)
     with profiler.subprocess("channel_activity", channels=x.shape[0]):
         db = _frame_db(x, sample_rate)
-        active = _channel_activity(db)
-        active = np.stack([_smooth(a, min_on=int(0.2 / FRAME_SECONDS), max_gap=int(0.3 / FRAME_SECONDS)) for a in active])
-    turns = []
-    for c, track in enumerate(active):
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], track.astype(np.int8), [0]])))
-        turns += [(a * FRAME_SECONDS, b * FRAME_SECONDS, c) for a, b in zip(edges[::2], edges[1::2])]
-    turns.sort()
+        active = _smoothed(_channel_activity(db))
+    turns = sorted((a, b, c) for c, track in enumerate(active) for a, b in _spans(track))
     order = list(dict.fromkeys(c for _, _, c in turns))
     names = {c: f"SPEAKER_{i:02d}" for i, c in enumerate(order)}
     result_turns = tuple(SpeakerTurn(round(s, 3), round(e, 3), names[c]) for s, e, c in turns)
-    info = {"engine": "channels", "channels": int(x.shape[0]), "speakers": len(order)}
+    info = {"engine": "channels", "channels": int(x.shape[0]), "speakers": len(order),
+            "speaker_channels": [int(c) for c in order]}  # speaker i talks on channel speaker_channels[i]
     return DiarizationResult(turns=result_turns, speakers=tuple(names[c] for c in order), info=info)
 
 

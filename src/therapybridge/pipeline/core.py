@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .. import redaction
 from ..align import align_transcript
 from ..audio import PreparedAudio, decode_audio, preprocess
@@ -289,7 +291,13 @@ class AudioTranscriptionPipeline:
     ) -> Transcript:
         diarization: DiarizationResult | None = None
         turns: tuple[SpeakerTurn, ...] = ()
-        if config.enable_diarization and self._diarize_concurrently(config):
+        by_channel = self._diarize_by_channel(audio, source, config, perf) if config.enable_diarization else None
+        if by_channel is not None and by_channel[0].info.get("speaker_channels") and config.asr.per_channel:
+            return self._recognise_channels(audio, *by_channel, config, perf, source)
+        if by_channel is not None:
+            diarization, turns = by_channel[0], by_channel[0].turns
+            asr, segments = self._recognise(audio, config, perf)
+        elif config.enable_diarization and self._diarize_concurrently(config):
             # Recognition and diarization share nothing until alignment: on a GPU they overlap well.
             pending: Future[tuple[DiarizationResult, tuple[SpeakerTurn, ...]]] = Future()
             worker = threading.Thread(target=_resolve, args=(pending, self._diarize, audio, config, perf, source))
@@ -306,19 +314,49 @@ class AudioTranscriptionPipeline:
         segments, unrecognised = self._recover_gaps(audio, asr, segments, diarization, config, perf)
         with perf.stage(STAGE_ALIGNMENT):
             aligned = align_transcript(segments, turns, config.align, profiler=perf, device=self.device)
-            speakers = _speakers_in_order(aligned, diarization)
+        return self._assemble(audio, aligned, turns, unrecognised, asr, asr.language, diarization, config, perf,
+                              source)
+
+    def _assemble(
+        self, audio: PreparedAudio, segments: tuple[Segment, ...], turns: Sequence[SpeakerTurn],
+        unrecognised: tuple[UnrecognisedSpeech, ...], asr: Any, language: str | None,
+        diarization: DiarizationResult | None, config: PipelineConfig, perf: PerformanceLogger, source: str,
+    ) -> Transcript:
+        """The transcript of attributed ``segments``, with its speakers in order of appearance (roles labelled)."""
+        with perf.stage(STAGE_ALIGNMENT):
+            speakers = _speakers_in_order(segments, diarization)
             if diarization is not None and config.roles.enabled and diarization.centroids:
                 with perf.subprocess("role_labelling", speakers=len(speakers)):
                     speakers = self._label_roles(speakers, diarization, config)
         return Transcript(
             audio=AudioInfo(path=source, duration=audio.original_duration),
-            language=asr.language,
-            segments=aligned,
+            language=language,
+            segments=segments,
             speakers=speakers,
             provenance=build_provenance(config, self.device.type, asr.model, asr.model_sha256, diarization),
             turns=tuple(sorted(turns, key=lambda t: (t.start, t.end))),  # the diarizer's own, overlaps kept
             unrecognised=unrecognised,
         )
+
+    def _recognise_channels(
+        self, audio: PreparedAudio, diarization: DiarizationResult, channels: np.ndarray, sample_rate: int,
+        config: PipelineConfig, perf: PerformanceLogger, source: str,
+    ) -> Transcript:
+        """One speaker per channel: each channel recognised on its own within its speaker's turns, every word
+        given its channel's speaker (therapybridge.asr.channels); there is nothing left to align."""
+        from ..asr.channels import recognise_channels
+        from ..diarization.channels import own_voice
+
+        with perf.stage(STAGE_ASR):
+            transcriber = self.models.transcriber(perf)
+            with perf.subprocess("channel_recognition", channels=len(diarization.speakers)):
+                found = recognise_channels(
+                    transcriber, channels, sample_rate, diarization.turns, diarization.info["speaker_channels"],
+                    diarization.speakers, own_voice(channels, sample_rate), recover=config.asr.gap_recovery and hasattr(transcriber, "redecode"),
+                    profiler=perf,
+                )
+        return self._assemble(audio, found.segments, diarization.turns, found.unrecognised, found.results[0],
+                              found.language, diarization, config, perf, source)
 
     def _recognise(
         self, audio: PreparedAudio, config: PipelineConfig, perf: PerformanceLogger
@@ -362,9 +400,6 @@ class AudioTranscriptionPipeline:
         self, audio: PreparedAudio, config: PipelineConfig, perf: PerformanceLogger, source: str
     ) -> tuple[DiarizationResult, tuple[SpeakerTurn, ...]]:
         with perf.stage(STAGE_DIARIZATION):
-            by_channel = self._diarize_by_channel(audio, source, config, perf)
-            if by_channel is not None:
-                return by_channel, by_channel.turns
             diarizer = self.models.diarizer(perf)
             diarization = diarizer.diarize(audio.waveform, audio.sample_rate, config.diarization, profiler=perf)
             with perf.subprocess("restore_timestamps", turns=len(diarization.turns)):
@@ -378,21 +413,24 @@ class AudioTranscriptionPipeline:
 
     def _diarize_by_channel(
         self, audio: PreparedAudio, source: str, config: PipelineConfig, perf: PerformanceLogger
-    ) -> DiarizationResult | None:
-        """One speaker per channel, from the channels' levels (original clock, so no time map): when asked, or by
-        default when a multi-channel recording looks like it (``diarize_if_channel_speakers``); else None."""
+    ) -> tuple[DiarizationResult, np.ndarray, int] | None:
+        """One speaker per channel, from the channels' levels (original clock, so no time map), with the decoded
+        channels and their sample rate: when asked, or by default when a multi-channel recording looks like it
+        (``diarize_if_channel_speakers``); else None."""
         options = config.diarization
         step = audio.step("load_audio")
         channels = int(step.metadata.get("channels") or 0) if step is not None else 0
         if options.channel_speakers is False or (options.channel_speakers is None and channels < 2):
             return None  # a mono recording is not decoded a second time
-        with perf.subprocess("load_channels"):
-            decoded = decode_audio(source)
-        if options.channel_speakers and decoded.channels < 2:
-            raise ConfigurationError(
-                f"{source}: --channel-speakers needs one speaker per channel, but the recording has 1 channel"
-            )
-        return diarize_if_channel_speakers(decoded.waveform, decoded.sample_rate, options, profiler=perf)
+        with perf.stage(STAGE_DIARIZATION):
+            with perf.subprocess("load_channels"):
+                decoded = decode_audio(source)
+            if options.channel_speakers and decoded.channels < 2:
+                raise ConfigurationError(
+                    f"{source}: --channel-speakers needs one speaker per channel, but the recording has 1 channel"
+                )
+            result = diarize_if_channel_speakers(decoded.waveform, decoded.sample_rate, options, profiler=perf)
+        return None if result is None else (result, decoded.waveform, decoded.sample_rate)
 
     def _label_roles(
         self, speakers: tuple[SpeakerInfo, ...], diarization: DiarizationResult, config: PipelineConfig

@@ -19,6 +19,24 @@ MIN_BACKCHANNELS = 2
 WDER_BOUND = 0.01
 
 
+class _Recording:
+    """The real transcriber, noting the language each ``transcribe`` call was given and the first call's result."""
+
+    def __init__(self, transcriber):
+        self._transcriber = transcriber
+        self.languages: list[str | None] = []
+        self.first_result = None
+
+    def __getattr__(self, name):
+        return getattr(self._transcriber, name)
+
+    def transcribe(self, *args, language=None, **kwargs):
+        self.languages.append(language)
+        result = self._transcriber.transcribe(*args, language=language, **kwargs)
+        self.first_result = self.first_result or result
+        return result
+
+
 def test_kept_only_silences_everything_outside_the_padded_spans():
     samples = np.ones(16000 * 4, dtype=np.float32)
     out = kept_only(samples, [(1.0, 2.0)], pad=0.25)
@@ -48,9 +66,16 @@ def test_each_channel_is_recognised_with_its_speaker_and_backchannels_survive(ti
     decoded = decode_audio(built.audio)
     x = decoded.waveform.numpy()[:, : int(SECONDS * decoded.sample_rate)]
     diarization = diarize_channels(x, decoded.sample_rate)
-    found = recognise_channels(tiny_en, x, decoded.sample_rate, diarization.turns,
+    transcriber = _Recording(tiny_en)
+    found = recognise_channels(transcriber, x, decoded.sample_rate, diarization.turns,
                                diarization.info["speaker_channels"], diarization.speakers,
                                own_voice(x, decoded.sample_rate))
+    # The speaker who talks most is decoded first, and the language found there is the one the others are decoded in.
+    talk = {s: sum(t.duration for t in diarization.turns if t.speaker == s) for s in diarization.speakers}
+    assert len(transcriber.languages) == 2 and transcriber.languages[0] is None
+    assert transcriber.languages[1] == found.language == found.results[0].language == "en"
+    first = found.results[diarization.speakers.index(max(talk, key=talk.get))]
+    assert transcriber.first_result is first
     assert [s.start for s in found.segments] == sorted(s.start for s in found.segments)
     assert all(w.speaker == s.speaker for s in found.segments for w in s.words)
     assert {s.speaker for s in found.segments} == set(diarization.speakers)

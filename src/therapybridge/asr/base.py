@@ -131,10 +131,11 @@ class Transcriber(abc.ABC):
     @abc.abstractmethod
     def transcribe(
         self, audio: np.ndarray, sample_rate: int = 16000, *, profiler: StageProfiler = NULL_PROFILER,
-        decode_gain: float = 1.0,
+        decode_gain: float = 1.0, language: str | None = None,
     ) -> ASRResult:
         """Recognise mono float32 audio at ``sample_rate``; the decoder hears it scaled by ``decode_gain`` (the
-        speech detector does not)."""
+        speech detector does not). ``language``: the recording's language when it is already known (another part
+        of it was recognised), taking the place of ``options.language``; None: the options' (or detected)."""
 
     @property
     def model_id(self) -> str:

@@ -39,19 +39,14 @@ CHANNEL_PAD_SECONDS = 0.25
 
 @dataclass(frozen=True)
 class ChannelRecognition:
-    """The words of every channel with their speakers, in time order, what gap recovery left unrecognised, and
-    each channel's recognition result (``results[i]`` for ``speakers[i]``)."""
+    """The words of every channel with their speakers, in time order, what gap recovery left unrecognised, each
+    channel's recognition result (``results[i]`` for ``speakers[i]``) and the language they were decoded in."""
 
     segments: tuple[Segment, ...]
     unrecognised: tuple[UnrecognisedSpeech, ...]
     results: tuple[ASRResult, ...]
     speakers: tuple[str, ...]
-
-    @property
-    def language(self) -> str | None:
-        """The language of the channel with the most recognised words."""
-        counts = [sum(len(s.words) for s in r.segments) for r in self.results]
-        return self.results[int(np.argmax(counts))].language if self.results else None
+    language: str | None = None
 
 
 def kept_only(samples: np.ndarray, spans: Sequence[tuple[float, float]], pad: float = CHANNEL_PAD_SECONDS) -> np.ndarray:
@@ -94,6 +89,10 @@ def _not_bleed(own: Sequence[SpeakerTurn], others: Sequence[SpeakerTurn]):
     return keep
 
 
+def _talk_time(turns: Sequence[SpeakerTurn], speaker: str) -> float:
+    return sum(t.end - t.start for t in turns if t.speaker == speaker)
+
+
 def _with_speaker(segments: Sequence[Segment], speaker: str) -> list[Segment]:
     return [Segment(s.start, s.end, s.text, tuple(Word(w.start, w.end, w.word, w.probability, speaker) for w in s.words),
                     speaker) for s in segments]
@@ -117,13 +116,17 @@ def recognise_channels(
     (when the transcriber can decode again)."""
     segments: list[Segment] = []
     unrecognised: list[UnrecognisedSpeech] = []
-    results: list[ASRResult] = []
-    for speaker, channel in zip(speakers, speaker_channels):
+    results: dict[str, ASRResult] = {}
+    language: str | None = None
+    for speaker, channel in sorted(zip(speakers, speaker_channels), key=lambda pair: -_talk_time(turns, pair[0])):
         own = [t for t in turns if t.speaker == speaker]
         others = [t for t in turns if t.speaker != speaker]
         with profiler.subprocess("channel", channel=int(channel), turns=len(own)):
             samples = kept_only(mono_16k(channels[channel], sample_rate), heard[channel])
-            asr = transcriber.transcribe(samples, SAMPLE_RATE, profiler=profiler)
+            # The speaker who talks most goes first and the language found there holds for the others: a channel
+            # with little speech, or one starting with a few soft words, can be taken for another language.
+            asr = transcriber.transcribe(samples, SAMPLE_RATE, profiler=profiler, language=language)
+            language = language or asr.language
             found: Sequence[Segment] = asr.segments
             if recover and hasattr(transcriber, "redecode"):
                 with profiler.subprocess("gap_recovery") as span:
@@ -136,5 +139,6 @@ def recognise_channels(
         logger.debug("channel %d: %d words, %d dropped as the other side's bleed", channel,
                      sum(len(s.words) for s in kept), sum(len(s.words) for s in found) - sum(len(s.words) for s in kept))
         segments += _with_speaker(kept, speaker)
-        results.append(asr)
-    return ChannelRecognition(merge_segments(segments, ()), tuple(unrecognised), tuple(results), tuple(speakers))
+        results[speaker] = asr
+    return ChannelRecognition(merge_segments(segments, ()), tuple(unrecognised),
+                              tuple(results[s] for s in speakers), tuple(speakers), language)

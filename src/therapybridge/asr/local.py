@@ -158,7 +158,7 @@ class FasterWhisperTranscriber(Transcriber):
 
     def transcribe(
         self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, *, profiler: StageProfiler = NULL_PROFILER,
-        decode_gain: float = 1.0,
+        decode_gain: float = 1.0, language: str | None = None,
     ) -> ASRResult:
         """Recognise mono audio; segment and word times are seconds on the clock of ``audio``. Speech is found on
         ``audio`` as given; the decoder hears it scaled by ``decode_gain``."""
@@ -171,7 +171,7 @@ class FasterWhisperTranscriber(Transcriber):
             regions = _speech_regions(samples, opts)
             pieces = _pack(regions, samples, int(WINDOW_SECONDS * SAMPLE_RATE))
         if not pieces:
-            return self._result((), self._fallback_language(), None, samples, regions=0)
+            return self._result((), language or self._fallback_language(), None, samples, regions=0)
         speech = tuple((round(s / SAMPLE_RATE, 3), round(e / SAMPLE_RATE, 3)) for piece in pieces for s, e in piece)
         with profiler.subprocess(
             "inference",
@@ -181,7 +181,7 @@ class FasterWhisperTranscriber(Transcriber):
             batch_size=opts.batch_size,
             beam_size=opts.beam_size,
         ) as span:
-            segments, info, dropped, looped = self._decode_in_groups(samples, pieces, decode_gain)
+            segments, info, dropped, looped = self._decode_in_groups(samples, pieces, decode_gain, language)
             annotate(span, segments=len(segments), words=sum(len(s.words) for s in segments), dropped_segments=dropped,
                      loop_words_removed=looped)
         if looped:
@@ -220,7 +220,8 @@ class FasterWhisperTranscriber(Transcriber):
         return words
 
     def _decode_in_groups(
-        self, samples: np.ndarray, pieces: list[list[tuple[int, int]]], gain: float = 1.0
+        self, samples: np.ndarray, pieces: list[list[tuple[int, int]]], gain: float = 1.0,
+        language: str | None = None,
     ) -> tuple[list[Segment], Any, int, int]:
         """Decode the pieces a group at a time: faster-whisper holds a copy of its input and the features of every
         window of a call at once, so one call on a 2-hour recording needs a gigabyte more than a group does.
@@ -235,8 +236,8 @@ class FasterWhisperTranscriber(Transcriber):
             packed, clips, layout = _packed_audio(samples, pieces[first : first + group])
             if gain != 1.0:
                 packed *= np.float32(gain)  # a group's own copy: the input is not touched
-            language = opts.language or (first_info.language if first_info is not None else None)
-            raw, info = self._decode(packed, clips, language)
+            known = language or opts.language or (first_info.language if first_info is not None else None)
+            raw, info = self._decode(packed, clips, known)
             del packed
             kept, removed = _to_segments(raw, layout, opts)
             segments.extend(kept)

@@ -137,13 +137,13 @@ class OpenAITranscriber(Transcriber):
 
     def transcribe(
         self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, *, profiler: StageProfiler = NULL_PROFILER,
-        decode_gain: float = 1.0,
+        decode_gain: float = 1.0, language: str | None = None,
     ) -> ASRResult:
         """Recognise by uploading FLAC pieces; ``decode_gain`` is not applied (the service sets its own level)."""
         self.load(profiler)
         samples = mono_16k(audio, sample_rate)
         segments: list[Segment] = []
-        language = self.options.language
+        language = language or self.options.language
         sent = 0
         with tempfile.TemporaryDirectory(prefix="therapybridge-upload-") as private:
             os.chmod(private, 0o700)  # mkdtemp already does; say it where it matters

@@ -229,3 +229,11 @@ def test_the_decoder_hears_the_audio_scaled_by_decode_gain(tiny_en, sample_audio
     tiny_en.transcribe(quiet, 16000, decode_gain=4.0)
     assert len(heard) == 2 and heard[1] == pytest.approx(4.0 * heard[0], rel=1e-6)
     assert np.array_equal(quiet, before)
+
+
+def test_the_language_of_a_recording_is_found_once_for_all_its_parts(base, tiny_en, sample_audio):
+    from therapybridge.asr.local import FasterWhisperTranscriber
+
+    assert base.detect_language(sample_audio) == "en"  # heard: base is multilingual
+    assert tiny_en.detect_language(sample_audio) == "en"  # an English-only model has nothing to find
+    assert FasterWhisperTranscriber({"model": "base", "language": "de"}, "cpu").detect_language(sample_audio) == "de"

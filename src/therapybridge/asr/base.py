@@ -137,6 +137,11 @@ class Transcriber(abc.ABC):
         speech detector does not). ``language``: the recording's language when it is already known (another part
         of it was recognised), taking the place of ``options.language``; None: the options' (or detected)."""
 
+    def detect_language(self, audio: np.ndarray, sample_rate: int = 16000) -> str | None:
+        """The language ``audio`` is spoken in, for decoding several parts of one recording alike: the options'
+        language when one is set; None where the backend finds it as it decodes."""
+        return self.options.language if hasattr(self, "options") else None
+
     @property
     def model_id(self) -> str:
         return self.name

@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 # The channel's activity (an energy threshold) starts late on soft onsets and ends early on trailing consonants;
 # this much is kept either side so Whisper hears whole words, less than the shortest reply gap in conversation.
 CHANNEL_PAD_SECONDS = 0.25
+# The language is found in this much of the recording's opening (Whisper needs 30 s of speech).
+LANGUAGE_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -89,10 +91,6 @@ def _not_bleed(own: Sequence[SpeakerTurn], others: Sequence[SpeakerTurn]):
     return keep
 
 
-def _talk_time(turns: Sequence[SpeakerTurn], speaker: str) -> float:
-    return sum(t.end - t.start for t in turns if t.speaker == speaker)
-
-
 def _with_speaker(segments: Sequence[Segment], speaker: str) -> list[Segment]:
     return [Segment(s.start, s.end, s.text, tuple(Word(w.start, w.end, w.word, w.probability, speaker) for w in s.words),
                     speaker) for s in segments]
@@ -116,15 +114,18 @@ def recognise_channels(
     (when the transcriber can decode again)."""
     segments: list[Segment] = []
     unrecognised: list[UnrecognisedSpeech] = []
-    results: dict[str, ASRResult] = {}
-    language: str | None = None
-    for speaker, channel in sorted(zip(speakers, speaker_channels), key=lambda pair: -_talk_time(turns, pair[0])):
+    results: list[ASRResult] = []
+    with profiler.subprocess("language_detection"):
+        # Once, on the mix, as a call on the whole recording would: a channel alone, cut to its speaker's voice,
+        # can be taken for another language (the client channel of the evaluation session e09 came out as Welsh,
+        # and its words with it). Whisper listens to the first 30 s of speech, well inside the first ten minutes.
+        opening = np.asarray(channels)[:, : LANGUAGE_SECONDS * sample_rate]
+        language = transcriber.detect_language(opening.mean(axis=0), sample_rate)
+    for speaker, channel in zip(speakers, speaker_channels):
         own = [t for t in turns if t.speaker == speaker]
         others = [t for t in turns if t.speaker != speaker]
         with profiler.subprocess("channel", channel=int(channel), turns=len(own)):
             samples = kept_only(mono_16k(channels[channel], sample_rate), heard[channel])
-            # The speaker who talks most goes first and the language found there holds for the others: a channel
-            # with little speech, or one starting with a few soft words, can be taken for another language.
             asr = transcriber.transcribe(samples, SAMPLE_RATE, profiler=profiler, language=language)
             language = language or asr.language
             found: Sequence[Segment] = asr.segments
@@ -139,6 +140,6 @@ def recognise_channels(
         logger.debug("channel %d: %d words, %d dropped as the other side's bleed", channel,
                      sum(len(s.words) for s in kept), sum(len(s.words) for s in found) - sum(len(s.words) for s in kept))
         segments += _with_speaker(kept, speaker)
-        results[speaker] = asr
-    return ChannelRecognition(merge_segments(segments, ()), tuple(unrecognised),
-                              tuple(results[s] for s in speakers), tuple(speakers), language)
+        results.append(asr)
+    return ChannelRecognition(merge_segments(segments, ()), tuple(unrecognised), tuple(results), tuple(speakers),
+                              language)

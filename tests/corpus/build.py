@@ -243,9 +243,13 @@ def build_session(spec: SessionSpec, acoustic_seed: int | None = None) -> Corpus
     """Build (or read from the cache) one session of the corpus.
 
     ``acoustic_seed`` replaces the session's seed for the rooms, levels and noise only (the words and their timing
-    stay): the same conversation recorded again, which is how tests measure the spread of a figure."""
+    stay): the same conversation recorded again, which is how tests measure the spread of a figure. A ``spec`` whose
+    codec differs from the corpus's (``replace(session("d06"), codec="stereo")``) renders the same conversation
+    with that codec, cached apart."""
     script = load_script(spec)
     suffix = "" if acoustic_seed is None else f"-s{acoustic_seed}"
+    if spec.codec != session(spec.id).codec:
+        suffix += f"-{spec.codec}"
     if acoustic_seed is not None:
         spec = replace(spec, seed=acoustic_seed)
     folder = CORPUS_CACHE / f"{spec.id}-v{BUILD_VERSION}-{script['opus_sha256'][:8]}{suffix}"

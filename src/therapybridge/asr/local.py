@@ -393,15 +393,11 @@ def _restart_points(samples: np.ndarray) -> list[int]:
 
 
 def _vad_regions(block: np.ndarray, offset: int, opts: TranscribeOptions) -> list[tuple[int, int]]:
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    from ..audio.vad import silero_speech
 
-    vad = VadOptions(
-        threshold=opts.vad_threshold,
-        min_silence_duration_ms=opts.vad_min_silence_ms,
-        speech_pad_ms=opts.vad_speech_pad_ms,
-        max_speech_duration_s=WINDOW_SECONDS,
-    )
-    return [(offset + int(r["start"]), offset + int(r["end"])) for r in get_speech_timestamps(block, vad)]
+    spans = silero_speech(block, threshold=opts.vad_threshold, min_silence_ms=opts.vad_min_silence_ms,
+                          speech_pad_ms=opts.vad_speech_pad_ms, max_speech_seconds=WINDOW_SECONDS)
+    return [(offset + a, offset + b) for a, b in spans]
 
 
 def _loudness_db(samples: np.ndarray) -> float:

@@ -16,9 +16,10 @@ def test_channel_mode_follows_each_channel():
     stereo, rate = read_wav(path)
     result = diarize_channels(stereo, rate)
     assert result.num_speakers == 2
-    # Seeds 0-5 of stereo_channel_session(3 min), speech 10 dB above the channel's floor: DER 0.040, 0.042,
-    # 0.056, 0.044, 0.040, 0.042 (mean 0.044, sd 0.006). Threshold = mean + 2 sd = 0.056 -> 0.06.
-    assert der(reference.turns, result, reference.duration) <= 0.06
+    # Seeds 0-5 of stereo_channel_session(3 min), speech 10 dB above the channel's floor or Silero-sure: DER 0.044,
+    # 0.049, 0.065, 0.052, 0.047, 0.048 (mean 0.051, sd 0.007; the level margin alone gave mean 0.044, sd 0.006).
+    # Threshold = mean + 2 sd = 0.065 -> 0.07.
+    assert der(reference.turns, result, reference.duration) <= 0.07
     assert result.info["engine"] == "channels"
 
 

@@ -30,7 +30,7 @@ from ..perf.hooks import NULL_PROFILER, StageProfiler
 from ..types import Segment, SpeakerTurn, UnrecognisedSpeech, Word
 from ._signal import SAMPLE_RATE, mono_16k
 from .base import ASRResult
-from .recovery import keep_words, merge_segments, recover_gaps
+from .recovery import keep_words, merge_segments, merge_spans, recover_gaps
 
 logger = logging.getLogger(__name__)
 
@@ -44,12 +44,12 @@ LANGUAGE_SECONDS = 600
 @dataclass(frozen=True)
 class ChannelRecognition:
     """The words of every channel with their speakers, in time order, what gap recovery left unrecognised, each
-    channel's recognition result (``results[i]`` for ``speakers[i]``) and the language they were decoded in."""
+    channel's recognition result (``results[i]`` for the ``i``-th speaker asked for) and the language they were
+    decoded in."""
 
     segments: tuple[Segment, ...]
     unrecognised: tuple[UnrecognisedSpeech, ...]
     results: tuple[ASRResult, ...]
-    speakers: tuple[str, ...]
     language: str | None = None
 
 
@@ -67,12 +67,7 @@ class _Spans:
     """The union of some turns, for asking whether a time falls inside it (in log time)."""
 
     def __init__(self, turns: Sequence[SpeakerTurn]) -> None:
-        merged: list[list[float]] = []
-        for turn in sorted(turns, key=lambda t: t.start):
-            if merged and turn.start <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], turn.end)
-            else:
-                merged.append([turn.start, turn.end])
+        merged = merge_spans([(t.start, t.end) for t in turns])
         self._starts = np.array([a for a, _ in merged])
         self._ends = np.array([b for _, b in merged])
 
@@ -144,5 +139,4 @@ def recognise_channels(
                      sum(len(s.words) for s in kept), sum(len(s.words) for s in found) - sum(len(s.words) for s in kept))
         segments += _with_speaker(kept, speaker)
         results.append(asr)
-    return ChannelRecognition(merge_segments(segments, ()), tuple(unrecognised), tuple(results), tuple(speakers),
-                              language)
+    return ChannelRecognition(merge_segments(segments, ()), tuple(unrecognised), tuple(results), language)

@@ -148,7 +148,7 @@ def _gaps_in_speech(words, turns, speech, min_seconds, min_words_per_second) -> 
     than ``min_words_per_second`` words a second and no gap is one sparse gap."""
     heard = _heard(turns, speech)
     timed = [w for w in words if w.start is not None and w.end is not None]
-    covered = _merge([_cover(w) for w in timed])
+    covered = merge_spans([_cover(w) for w in timed])
     middles = sorted((w.start + w.end) / 2.0 for w in timed)
     gaps = []
     for start, end, speaker in heard:
@@ -181,7 +181,7 @@ def _around(gap: Gap, lo: float, hi: float) -> tuple[float, float]:
 
 
 def _heard(turns: Sequence[SpeakerTurn], speech: Sequence[tuple[float, float]]) -> list[tuple[float, float, str | None]]:
-    regions = _merge(list(speech))
+    regions = merge_spans(list(speech))
     if not turns:
         return [(a, b, None) for a, b in regions]
     by_speaker: dict[str, list[tuple[float, float]]] = {}
@@ -189,7 +189,7 @@ def _heard(turns: Sequence[SpeakerTurn], speech: Sequence[tuple[float, float]]) 
         by_speaker.setdefault(turn.speaker, []).append((turn.start, turn.end))
     heard = []
     for speaker, spans in by_speaker.items():
-        for start, end in _merge(spans, join=_JOIN_TURNS):
+        for start, end in merge_spans(spans, join=_JOIN_TURNS):
             parts = _intersect((start, end), regions) if regions else [(start, end)]
             heard.extend((a, b, speaker) for a, b in parts)
     return sorted(heard)
@@ -202,7 +202,8 @@ def _cover(word: Word) -> tuple[float, float]:
     return middle - half - _WORD_PAD, middle + half + _WORD_PAD
 
 
-def _merge(spans: list[tuple[float, float]], join: float = 0.0) -> list[tuple[float, float]]:
+def merge_spans(spans: list[tuple[float, float]], join: float = 0.0) -> list[tuple[float, float]]:
+    """The union of ``spans``, in time order; spans less than ``join`` seconds apart become one."""
     merged: list[list[float]] = []
     for start, end in sorted(spans):
         if merged and start <= merged[-1][1] + join:

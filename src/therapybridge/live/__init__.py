@@ -16,22 +16,35 @@ Recognition re-decodes a rolling buffer and commits words on which two consecuti
 
 from __future__ import annotations
 
-from .events import (
-    CommittedEvent,
-    EndEvent,
-    LiveEvent,
-    LiveWord,
-    PartialEvent,
-    RelabelEvent,
-    SpeakersEvent,
-    UtteranceEvent,
-)
-from .final import final_pass, write_live
-from .models import LiveModels
-from .options import LiveOptions
-from .recording import Recording
-from .session import LiveSession
-from .transcript import LiveTranscript
+import importlib
+from typing import TYPE_CHECKING
+
+# Names are imported on first use (PEP 562): the CLI registers `live` on every start, and the models behind it
+# (torch, faster-whisper) would otherwise load even for `therapybridge profiles list`.
+_HOMES = {
+    "CommittedEvent": "events", "EndEvent": "events", "LiveEvent": "events", "LiveWord": "events",
+    "PartialEvent": "events", "RelabelEvent": "events", "SpeakersEvent": "events", "UtteranceEvent": "events",
+    "final_pass": "final", "write_live": "final", "LiveModels": "models", "LiveOptions": "options",
+    "Recording": "recording", "LiveSession": "session", "LiveTranscript": "transcript",
+}
+
+if TYPE_CHECKING:
+    from .events import (
+        CommittedEvent,
+        EndEvent,
+        LiveEvent,
+        LiveWord,
+        PartialEvent,
+        RelabelEvent,
+        SpeakersEvent,
+        UtteranceEvent,
+    )
+    from .final import final_pass, write_live
+    from .models import LiveModels
+    from .options import LiveOptions
+    from .recording import Recording
+    from .session import LiveSession
+    from .transcript import LiveTranscript
 
 __all__ = [
     "CommittedEvent",
@@ -50,3 +63,16 @@ __all__ = [
     "final_pass",
     "write_live",
 ]
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])

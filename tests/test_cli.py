@@ -136,3 +136,14 @@ def test_help_documents_every_option():
         "--redact-paths", "--channel-speakers", "--profiles", "--no-roles",
     ):
         assert option in text, option
+
+
+def test_starting_the_cli_loads_no_model_library():
+    """Every command is registered on each start; torch and faster-whisper load only when a command needs them, so
+    `therapybridge profiles list` or a usage error answers at once."""
+    import subprocess
+    import sys
+
+    probe = "import sys, therapybridge.cli; print(sorted({'torch', 'faster_whisper', 'ctranslate2'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

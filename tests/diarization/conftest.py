@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tests.datagen import SAMPLE_RTTM, SAMPLE_WAV, espeak_dialogue, read_wav, real_voice_session
-from therapybridge.diarization import DiarizationOptions, load_diarizer
+from tests.datagen import SAMPLE_RTTM, SAMPLE_WAV, espeak_dialogue, read_wav
+from therapybridge.diarization import load_diarizer
 from therapybridge.evaluation import read_rttm, score_diarization
 
 
@@ -32,16 +32,6 @@ def sample():
 def sample_result(diarizer, sample):
     audio, rate, _ = sample
     return diarizer.diarize(audio, rate)
-
-
-@pytest.fixture(scope="session")
-def real_session():
-    return real_voice_session(minutes=23.0, seed=0)
-
-
-@pytest.fixture(scope="session")
-def real_session_result(diarizer, real_session):
-    return diarizer.diarize(real_session.load(), real_session.sample_rate, DiarizationOptions())
 
 
 @pytest.fixture(scope="session", params=[2, 3], ids=["espeak2", "espeak3"])

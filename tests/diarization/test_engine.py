@@ -30,13 +30,6 @@ def test_sample_with_two_speakers_forced(diarizer, sample):
 
 
 @pytest.mark.slow
-def test_twenty_minute_real_voice_session(real_session, real_session_result):
-    assert real_session.duration >= 20 * 60
-    assert real_session_result.num_speakers == 2
-    assert der(real_session.turns, real_session_result, real_session.duration) <= 0.10
-
-
-@pytest.mark.slow
 def test_espeak_dialogues_count_and_der(espeak_case):
     dialogue, result = espeak_case
     assert result.num_speakers == dialogue.num_speakers

@@ -239,17 +239,21 @@ def _stm_line(uri: str, event: Event) -> str:
     return f"{uri} 1 {event.speaker} {event.start:.3f} {event.end:.3f} {tag} {event.text}\n"
 
 
-def build_session(spec: SessionSpec, acoustic_seed: int | None = None) -> CorpusSession:
+def build_session(spec: SessionSpec, acoustic_seed: int | None = None, *, opening: float | None = None) -> CorpusSession:
     """Build (or read from the cache) one session of the corpus.
 
     ``acoustic_seed`` replaces the session's seed for the rooms, levels and noise only (the words and their timing
     stay): the same conversation recorded again, which is how tests measure the spread of a figure. A ``spec`` whose
     codec differs from the corpus's (``replace(session("d06"), codec="stereo")``) renders the same conversation
-    with that codec, cached apart."""
+    with that codec, cached apart. ``opening`` (seconds) records only the sentences that start before then, each
+    whole, at the times they have in the full session: a short test needs seconds of a session, not all of it
+    (its noise, and so its audio, differ from the full recording's opening)."""
     script = load_script(spec)
     suffix = "" if acoustic_seed is None else f"-s{acoustic_seed}"
     if spec.codec != session(spec.id).codec:
         suffix += f"-{spec.codec}"
+    if opening is not None:
+        suffix += f"-opening{opening:g}"
     if acoustic_seed is not None:
         spec = replace(spec, seed=acoustic_seed)
     folder = CORPUS_CACHE / f"{spec.id}-v{BUILD_VERSION}-{script['opus_sha256'][:8]}{suffix}"
@@ -257,7 +261,7 @@ def build_session(spec: SessionSpec, acoustic_seed: int | None = None) -> Corpus
     events_path = folder / f"{spec.id}.events.json"
     with _locked(f"corpus-{spec.id}{suffix}"):
         if not (audio.exists() and events_path.exists()):
-            _build(spec, script, folder, audio, events_path)
+            _build(spec, script, folder, audio, events_path, opening)
     payload = json.loads(events_path.read_text(encoding="utf-8"))
     events = tuple(
         Event(e["index"], e["speaker"], e["role"], e["kind"], e["start"], e["end"], e["text"],
@@ -268,18 +272,23 @@ def build_session(spec: SessionSpec, acoustic_seed: int | None = None) -> Corpus
                          payload["duration"], events)
 
 
-def _build(spec: SessionSpec, script: dict, folder: Path, audio: Path, events_path: Path) -> None:
+def _build(spec: SessionSpec, script: dict, folder: Path, audio: Path, events_path: Path,
+           opening: float | None = None) -> None:
     log.info("building corpus session %s", spec.id)
     lines = script["lines"]
     clips = decode_dry(spec, script)
     starts = layout(lines, [len(c) for c in clips])
+    indices = list(range(len(lines)))
+    if opening is not None:  # a backchannel starts inside its host, so a kept backchannel keeps its host
+        indices = [i for i, start in enumerate(starts) if start < opening * RATE]
+        lines, clips, starts = [lines[i] for i in indices], [clips[i] for i in indices], [starts[i] for i in indices]
     rng = np.random.default_rng(spec.seed)
     speakers = [line["speaker"] for line in lines]
     tracks = _speaker_tracks(spec, clips, starts, speakers, rng)
     mask = np.zeros(tracks.shape[1], dtype=bool)
     role_of = roles(spec)
     events = []
-    for i, (line, clip, start) in enumerate(zip(lines, clips, starts)):
+    for i, line, clip, start in zip(indices, lines, clips, starts):
         islands = tuple((round((start + a) / RATE, 3), round((start + b) / RATE, 3)) for a, b in speech_islands(clip))
         for a, b in speech_islands(clip):
             mask[start + a : start + b] = True

@@ -123,6 +123,15 @@ def test_builds_are_bit_for_bit_repeatable(short_session, tmp_path, monkeypatch)
     assert json.loads(again.events_path.read_text()) == json.loads(short_session.events_path.read_text())
 
 
+def test_an_opening_keeps_the_sessions_first_sentences_at_their_times(short_session):
+    opening = build.build_session(short_session.spec, opening=45.0)
+    expected = [e for e in short_session.events if e.start < 45.0]
+    assert expected and len(expected) < len(short_session.events)
+    assert opening.events == tuple(expected)  # whole sentences, same times, islands and indices
+    assert 45.0 <= opening.duration < short_session.duration
+    assert opening.audio.parent != short_session.audio.parent  # cached apart
+
+
 def test_the_far_client_is_quieter_than_the_therapist(short_session):
     from therapybridge.audio import decode_audio
 

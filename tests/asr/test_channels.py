@@ -10,7 +10,7 @@ from therapybridge.types import Segment, SpeakerTurn, Word
 
 # The first 90 s of the development stereo session d09 (two women, one per channel, 20 dB SNR) holds four
 # backchannels said under the other's sentence. Only the sentences that start in those 90 s are recorded
-# (``build_session(..., opening=90)``: 7 s to build instead of 40 s for the whole 12 minutes). tiny.en, over the
+# (``build_session(..., opening=90)``: 7 s to build; the whole 12 minutes' room tone alone is four 12 s FFTs). tiny.en, over the
 # session's own acoustics and acoustic seeds 1-4: WER 0.067 0.060 0.057 0.057 0.070 (sd 0.006) -> bound 0.08;
 # backchannel words recognised 2 of 4 on all five, every one with its speaker; WDER 0 on all five. (The whole
 # session's recording gave 0.070 0.063 0.053 0.053 0.070 and 2-3 backchannels; decoding the mix instead gave WER

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
-import tempfile
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ["THERAPYBRIDGE_PROFILES_DIR"] = tempfile.mkdtemp(prefix="tb-test-profiles-")
 # ... nor the user's redaction key (--redact-paths).
 os.environ["THERAPYBRIDGE_CONFIG_DIR"] = tempfile.mkdtemp(prefix="tb-test-config-")
+
+
+def pytest_unconfigure(config):
+    """The two directories above hold test voice profiles and a redaction key: they go when the run ends, so
+    runs do not pile them up in /tmp."""
+    for name in ("THERAPYBRIDGE_PROFILES_DIR", "THERAPYBRIDGE_CONFIG_DIR"):
+        shutil.rmtree(os.environ[name], ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

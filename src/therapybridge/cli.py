@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Optional
 
@@ -184,17 +186,55 @@ def transcribe(
         from .deid.cli import DeidStep
 
         after = DeidStep(output_dir, fmt, audio=deidentify_audio, rename=deidentify_names)
-    try:
-        pipeline = _build_pipeline(config_file, _typed_settings(ctx))
+    with _setup_errors():
+        config = _load_config(config_file, _typed_settings(ctx))
+    # Inputs are checked before the pipeline is built: a wrong path fails in a moment, not after torch has loaded.
+    files, failed = _checked_inputs(inputs, config.perf.redact_paths)
+    if not files:
+        raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+    with _setup_errors():
+        from .pipeline import AudioTranscriptionPipeline
+
+        pipeline = AudioTranscriptionPipeline(config)
         if ray or ray_address:
             from .distributed import RayArchive, RayOptions
 
             pipeline = RayArchive(pipeline, RayOptions(address=ray_address, workers=ray_workers, transport=ray_transport))
+    code = _run_batch(pipeline, files, output_dir, fmt, skip_existing, show, no_progress, after)
+    raise typer.Exit(EXIT_FAILED if failed else code)
+
+
+@contextmanager
+def _setup_errors() -> Iterator[None]:
+    """A configuration the run cannot start with: one line, and the exit status that says whose mistake it was."""
+    try:
+        yield
     except (ConfigurationError, RemoteNotAllowedError) as exc:
         raise _fail(_error_line(None, exc), EXIT_USAGE) from None
     except TherapyBridgeError as exc:
         raise _fail(_error_line(None, exc), EXIT_FAILED) from None
-    raise typer.Exit(_run_batch(pipeline, inputs, output_dir, fmt, skip_existing, show, no_progress, after))
+
+
+def _checked_inputs(inputs: list[str], redact_paths: bool) -> tuple[list[str], int]:
+    """The recordings to process (directories expanded), and how many inputs failed, each reported in one line."""
+    from .pipeline.inputs import check_input, expand_inputs
+
+    if redact_paths:
+        from .redaction import protect
+
+        for raw in inputs:
+            protect(raw)
+    files, failures = expand_inputs(inputs)
+    usable = []
+    for source in files:
+        try:
+            check_input(source)
+            usable.append(source)
+        except TherapyBridgeError as exc:
+            failures.append((source, exc))
+    for source, exc in failures:
+        _echo_err(_error_line(source, exc))
+    return usable, len(failures)
 
 
 # ``transcribe`` options that are not pipeline settings; every other option sets the configuration field of its own
@@ -233,31 +273,18 @@ def _typed_settings(ctx: typer.Context) -> dict[str, Any]:
     return settings
 
 
-def _build_pipeline(config_file: Optional[Path], settings: dict[str, Any]):
+def _load_config(config_file: Optional[Path], settings: dict[str, Any]):
     """Built-in defaults < ``config_file`` < the environment variables of ``config.ENVIRONMENT`` < typed options."""
     from .config import PipelineConfig
-    from .pipeline import AudioTranscriptionPipeline
 
-    return AudioTranscriptionPipeline(PipelineConfig.layered(config_file, overrides=settings))
+    return PipelineConfig.layered(config_file, overrides=settings)
 
 
-def _run_batch(pipeline: Any, inputs: list[str], output_dir: Path, formats: tuple[str, ...], skip_existing: bool,
+def _run_batch(pipeline: Any, files: list[str], output_dir: Path, formats: tuple[str, ...], skip_existing: bool,
                show: bool, no_progress: bool, after: Any = None) -> int:
-    """``after(source, transcript)``: a step run on each file that succeeded (``--deidentify``); its failure is
-    that file's failure."""
-    from .pipeline import expand_inputs
-
-    if pipeline.config.perf.redact_paths:
-        from .redaction import protect
-
-        for raw in inputs:
-            protect(raw)
-    files, failures = expand_inputs(inputs)
-    for source, exc in failures:
-        _echo_err(_error_line(source, exc))
-    failed = len(failures)
-    if not files:
-        return EXIT_FAILED if failed else EXIT_OK
+    """``files``: checked recordings (``_checked_inputs``). ``after(source, transcript)``: a step run on each file
+    that succeeded (``--deidentify``); its failure is that file's failure."""
+    failed = 0
     progress = _Progress(len(files), enabled=not no_progress and not _state.get("quiet") and sys.stderr.isatty())
     sessions = []
     try:

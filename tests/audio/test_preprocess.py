@@ -13,7 +13,7 @@ import torch
 
 from therapybridge import errors
 from therapybridge.audio import PreparedAudio, PreprocessOptions, TimeMap, decode_audio, ops, preprocess, save_prepared
-from therapybridge.audio.preprocess import STEP_NAMES
+from therapybridge.audio.prepare import STEP_NAMES
 from therapybridge.perf.logger import PerformanceLogger
 from tests.audio.media import encode, locate, sample_speech, speech_at
 from tests.references import SAMPLE_RTTM

@@ -53,7 +53,7 @@ def stand_in(monkeypatch):
     import sys
     import types
 
-    import therapybridge.diarization as diarization
+    import therapybridge.diarization.registry as registry
 
     audio = types.ModuleType("pyannote.audio")
     audio.Pipeline = _StandInPipeline
@@ -61,7 +61,7 @@ def stand_in(monkeypatch):
     package.audio = audio
     monkeypatch.setitem(sys.modules, "pyannote", package)
     monkeypatch.setitem(sys.modules, "pyannote.audio", audio)
-    monkeypatch.setattr(diarization, "_diarizers", {})  # diarizers built here must not outlive the test
+    monkeypatch.setattr(registry, "_diarizers", {})  # diarizers built here must not outlive the test
     monkeypatch.delenv("THERAPYBRIDGE_PYANNOTE_PIPELINE", raising=False)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     _StandInPipeline.loads = []

@@ -9,14 +9,22 @@ the pipeline's choice between the two.
 
 from __future__ import annotations
 
-import threading
+from typing import TYPE_CHECKING
 
-import torch
+from .._lazy import lazy_exports
 
-from ..errors import ConfigurationError
-from .base import DiarizationOptions, DiarizationResult, Diarizer
-from .channels import channel_speaker_hint, diarize_channels, diarize_if_channel_speakers
-from .embedding import embed_speech
+# Imported on first use: the configuration needs ``DiarizationOptions`` but not torch or the models.
+_HOMES = {
+    "DiarizationOptions": "base", "DiarizationResult": "base", "Diarizer": "base",
+    "channel_speaker_hint": "channels", "diarize_channels": "channels", "diarize_if_channel_speakers": "channels",
+    "embed_speech": "embedding", "load_diarizer": "registry", "DIARIZERS": "registry",
+}
+
+if TYPE_CHECKING:
+    from .base import DiarizationOptions, DiarizationResult, Diarizer
+    from .channels import channel_speaker_hint, diarize_channels, diarize_if_channel_speakers
+    from .embedding import embed_speech
+    from .registry import DIARIZERS, load_diarizer
 
 __all__ = [
     "DiarizationOptions",
@@ -30,29 +38,4 @@ __all__ = [
     "DIARIZERS",
 ]
 
-DIARIZERS = ("default", "pyannote")
-_lock = threading.Lock()
-_diarizers: dict[tuple[str, str, bool], Diarizer] = {}
-
-
-def load_diarizer(
-    name: str = "default", device: torch.device | str = "cpu", *, allow_download: bool = False
-) -> Diarizer:
-    """The diarizer called ``name`` on ``device``, created once per process and reused (models load lazily).
-
-    ``allow_download`` lets a backend whose weights are named on a hub fetch them (pyannote); the default engine's
-    weights ship in a package and never download."""
-    key = (name, str(torch.device(device)), allow_download and name == "pyannote")
-    with _lock:
-        if key not in _diarizers:
-            if name == "default":
-                from .engine import DefaultDiarizer
-
-                _diarizers[key] = DefaultDiarizer(device)
-            elif name == "pyannote":
-                from .pyannote_backend import PyannoteDiarizer
-
-                _diarizers[key] = PyannoteDiarizer(device, allow_download=allow_download)
-            else:
-                raise ConfigurationError(f"unknown diarizer {name!r}; choose one of: {', '.join(DIARIZERS)}")
-        return _diarizers[key]
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, globals())

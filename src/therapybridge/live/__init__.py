@@ -16,8 +16,9 @@ Recognition re-decodes a rolling buffer and commits words on which two consecuti
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 # Names are imported on first use (PEP 562): the CLI registers `live` on every start, and the models behind it
 # (torch, faster-whisper) would otherwise load even for `therapybridge profiles list`.
@@ -65,14 +66,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_HOMES])
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, globals())

@@ -200,8 +200,7 @@ def transcribe(
             from .distributed import RayArchive, RayOptions
 
             pipeline = RayArchive(pipeline, RayOptions(address=ray_address, workers=ray_workers, transport=ray_transport))
-    code = _run_batch(pipeline, files, output_dir, fmt, skip_existing, show, no_progress, after)
-    raise typer.Exit(EXIT_FAILED if failed else code)
+    raise typer.Exit(_run_batch(pipeline, files, output_dir, fmt, skip_existing, show, no_progress, after, failed))
 
 
 @contextmanager
@@ -281,10 +280,10 @@ def _load_config(config_file: Optional[Path], settings: dict[str, Any]):
 
 
 def _run_batch(pipeline: Any, files: list[str], output_dir: Path, formats: tuple[str, ...], skip_existing: bool,
-               show: bool, no_progress: bool, after: Any = None) -> int:
-    """``files``: checked recordings (``_checked_inputs``). ``after(source, transcript)``: a step run on each file
-    that succeeded (``--deidentify``); its failure is that file's failure."""
-    failed = 0
+               show: bool, no_progress: bool, after: Any = None, failed: int = 0) -> int:
+    """``files``: checked recordings (``_checked_inputs``); ``failed``: inputs that already failed that check.
+    ``after(source, transcript)``: a step run on each file that succeeded (``--deidentify``); its failure is that
+    file's failure."""
     progress = _Progress(len(files), enabled=not no_progress and not _state.get("quiet") and sys.stderr.isatty())
     sessions = []
     try:

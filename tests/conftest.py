@@ -14,6 +14,11 @@ import pytest
 from tests.references import SAMPLE_WAV
 
 ROOT = Path(__file__).resolve().parent.parent
+# Under pytest-xdist (``make test`` runs two workers on 2 cores) each worker computes on one thread: two workers
+# with two OpenMP threads each oversubscribe the cores, and the spinning threads made some tests 3-5x slower.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Tests never see (or write) the user's real voice profiles.

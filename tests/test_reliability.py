@@ -349,19 +349,14 @@ def _assert_private(phrases: list[str], blobs: dict[str, str]) -> None:
             assert phrase not in plain, (where, phrase)
 
 
-def test_outputs_are_owner_only(tmp_path):
-    out = tmp_path / "out"
-    result = run_cli("transcribe", str(SAMPLE_WAV), "-o", str(out), *FAST, "--no-diarization", "--format", "json,txt")
-    assert result.returncode == 0, result.stderr
-    for path in out.iterdir():
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-
-
-def test_skip_existing_skips_complete_up_to_date_outputs(tmp_path):
+def test_outputs_are_owner_only_and_skip_existing_skips_complete_up_to_date_outputs(tmp_path):
     out = tmp_path / "out"
     args = ("transcribe", str(SAMPLE_WAV), "-o", str(out), *FAST, "--no-diarization", "--format", "json,txt", "--skip-existing")
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["sample.json", "sample.txt"]
+    for path in out.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     stamp = (out / "sample.json").stat().st_mtime_ns
     second = run_cli(*args)
     assert second.returncode == 0 and "skipped" in second.stderr

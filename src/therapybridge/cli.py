@@ -188,11 +188,15 @@ def transcribe(
         after = DeidStep(output_dir, fmt, audio=deidentify_audio, rename=deidentify_names)
     with _setup_errors():
         config = _load_config(config_file, _typed_settings(ctx))
-    # Inputs are checked before the pipeline is built: a wrong path fails in a moment, not after torch has loaded.
+    # Inputs and the output directory are checked before the pipeline is built: a wrong path, a file that is not
+    # audio or an unwritable -o fails in a moment, not after torch and the models have loaded.
     files, failed = _checked_inputs(inputs, config.perf.redact_paths)
     if not files:
         raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
     with _setup_errors():
+        from .writers.output import check_output_dir
+
+        check_output_dir(output_dir)
         from .pipeline import AudioTranscriptionPipeline
 
         pipeline = AudioTranscriptionPipeline(config)

@@ -315,10 +315,13 @@ def annotate(span: Any, **metadata: Any) -> None:
 
 
 def _available_cores() -> int:
+    """The cores this process may use, or fewer where ``OMP_NUM_THREADS`` asks for fewer (as torch honours it)."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = max(1, os.cpu_count() or 1)
+    requested = os.environ.get("OMP_NUM_THREADS", "")
+    return min(cores, int(requested)) if requested.isdigit() and int(requested) > 0 else cores
 
 
 def _load_model(resolved: ResolvedModel, device: str, index: int, compute_type: str, threads: int) -> "WhisperModel":

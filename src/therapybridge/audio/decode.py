@@ -8,33 +8,22 @@ thread (PyAV releases the GIL), handing over chunks that the caller can process 
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import threading
 from collections.abc import Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from pathlib import Path
 from queue import Empty, Full, Queue
-from typing import IO, Any, Union
+from typing import Any
 
 import numpy as np
 import torch
 
-from ..errors import (
-    AudioDecodeError,
-    ConfigurationError,
-    EmptyAudioError,
-    InputNotFoundError,
-    InputPermissionError,
-    InvalidAudioError,
-    NoAudioStreamError,
-)
+from ..errors import AudioDecodeError, ConfigurationError, EmptyAudioError, InvalidAudioError
+from .container import AudioSource, describe, first_audio_stream, open_container, reason
 
 logger = logging.getLogger(__name__)
-
-AudioSource = Union[str, os.PathLike, IO[bytes]]
 
 # Decoded chunks waiting for the consumer: enough to ride out its pauses, little memory (8 x 3 s at 44.1 kHz).
 _PREFETCH_CHUNKS = 8
@@ -129,16 +118,16 @@ class AudioStream:
     ) -> None:
         if channel is not None and mono:
             raise ConfigurationError("choose either one channel or a mono downmix, not both")
-        self.name = _describe(source)
+        self.name = describe(source)
         self.channel = channel
         self.mono = mono
         self.chunk_samples = chunk_samples
         self.warnings: tuple[str, ...] = ()
         self.num_samples = 0
         self._source = source
-        self._container = _open(source, self.name)
+        self._container = open_container(source, self.name)
         try:
-            self._stream = _first_audio_stream(self._container, self.name)
+            self._stream = first_audio_stream(self._container, self.name)
             self._stream.thread_type = "AUTO"
             self.source_channels = self._stream.codec_context.channels or 0
             _check_channel(channel, self.source_channels, self.name)
@@ -212,9 +201,9 @@ class AudioStream:
             except (av.error.FFmpegError, EOFError) as exc:
                 if not (produced or used):
                     raise AudioDecodeError(
-                        f"{self.name} cannot be decoded as audio ({_reason(exc)}); check that it is a valid audio file"
+                        f"{self.name} cannot be decoded as audio ({reason(exc)}); check that it is a valid audio file"
                     ) from exc
-                self._stopped_early = _reason(exc)
+                self._stopped_early = reason(exc)
             self._declared = _declared_duration(self._container, self._stream)
             if used and not emit(_scaled(buffer[:, :used], scale)):
                 return
@@ -336,39 +325,6 @@ def _frame_to_float(frame: Any) -> np.ndarray:
     return (data / scale).astype(np.float32)
 
 
-def _open(source: AudioSource, name: str) -> Any:
-    import av
-
-    if isinstance(source, (str, os.PathLike)):
-        path = Path(source)
-        if not path.exists():
-            raise InputNotFoundError(f"{name} does not exist; check the path")
-        if path.is_dir():
-            raise AudioDecodeError(f"{name} is a directory, not an audio file")
-        if not os.access(path, os.R_OK):
-            raise InputPermissionError(f"{name} cannot be read; check its permissions")
-        target: Any = str(path)
-    else:
-        target = source
-    try:
-        return av.open(target, mode="r", metadata_errors="ignore")
-    except PermissionError as exc:
-        raise InputPermissionError(f"{name} cannot be read; check its permissions") from exc
-    except FileNotFoundError as exc:
-        raise InputNotFoundError(f"{name} does not exist; check the path") from exc
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise AudioDecodeError(
-            f"{name} is not a readable audio file ({_reason(exc)}); check the file or convert it to wav/mp3"
-        ) from exc
-
-
-def _first_audio_stream(container: Any, name: str) -> Any:
-    if not container.streams.audio:
-        kinds = sorted({s.type for s in container.streams}) or ["none"]
-        raise NoAudioStreamError(f"{name} has no audio stream (streams: {', '.join(kinds)}); give a file with sound")
-    return container.streams.audio[0]
-
-
 def _check_channel(channel: int | None, source_channels: int, name: str) -> None:
     if channel is None:
         return
@@ -409,21 +365,3 @@ def _missing_wav_bytes(source: AudioSource) -> int:
             return max(0, offset + 8 + length - size)
         offset += 8 + length + (length & 1)
     return 0
-
-
-def _describe(source: AudioSource) -> str:
-    if isinstance(source, (str, os.PathLike)):
-        return f"'{os.fspath(source)}'"
-    label = getattr(source, "name", None)
-    if isinstance(label, str):
-        return f"'{label}'"
-    return "the audio stream" if not isinstance(source, io.BytesIO) else "the in-memory audio"
-
-
-def _reason(exc: BaseException) -> str:
-    """FFmpeg's own short reason (its strerror, without the errno and the repeated path), else the first line."""
-    text = getattr(exc, "strerror", None) or str(exc).strip()
-    text = text.splitlines()[0] if text else type(exc).__name__
-    return text[:160]
-
-

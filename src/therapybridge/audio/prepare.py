@@ -27,7 +27,8 @@ from ..device import resolve_device
 from ..errors import OutputError
 from ..perf.hooks import NULL_PROFILER, StageProfiler
 from . import ops
-from .decode import AudioSource, AudioStream, SampledAudio, read_all
+from .container import AudioSource
+from .decode import AudioStream, SampledAudio, read_all
 from .options import PreprocessOptions
 from .timemap import TimeMap
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from ..audio.container import probe_audio
 from ..errors import ConfigurationError, EmptyAudioError, InputNotFoundError, NoAudioFilesError, TherapyBridgeError
 
 AUDIO_EXTENSIONS = frozenset(
@@ -30,7 +31,9 @@ def expand_inputs(inputs: Iterable[str | Path]) -> tuple[list[str], list[tuple[s
 
 
 def check_input(source: str) -> None:
-    """Raise the typed error for an input that cannot be a recording (missing, a directory, empty)."""
+    """Raise the typed error for an input that cannot be a recording: missing, a directory, empty, unreadable, not
+    media, or media without sound. Only the container's header is read (``probe_audio``), and no torch is needed,
+    so the CLI rejects bad inputs before any model loads."""
     path = Path(source)
     if not path.exists():
         raise InputNotFoundError(f"{source}: no such file")
@@ -38,3 +41,4 @@ def check_input(source: str) -> None:
         raise ConfigurationError(f"{source}: is a directory; use process_many() or pass its files")
     if path.is_file() and path.stat().st_size == 0:
         raise EmptyAudioError(f"{source}: the file is empty (0 bytes)")
+    probe_audio(path)

@@ -52,6 +52,19 @@ def write_outputs(
     return placed
 
 
+def check_output_dir(out_dir: str | Path) -> None:
+    """Raise ``OutputError`` now if ``out_dir`` could not be made or written to (a file in its way, no write
+    permission), so a run fails before its first recording is processed rather than after. Creates nothing."""
+    directory = Path(out_dir)
+    nearest = directory
+    while not nearest.exists() and nearest.parent != nearest:
+        nearest = nearest.parent
+    if not nearest.is_dir():
+        raise OutputError(f"output path {directory} is not a directory; choose another with -o")
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise OutputError(f"output directory {directory} is not writable; choose another with -o")
+
+
 def _make_dir(directory: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,9 @@ demo: install
 # the CPU, so two files at a time finish ~1.3x sooner on 2 cores. --dist loadfile keeps each file on one worker, so
 # a module's fixtures (a Ray cluster, a server, a transcription) are built once. TEST_WORKERS=0 runs serially.
 TEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 test: install check-test-deps
-	$(PY) -m pytest -q $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+	$(PY) -m pytest -q $(XDIST)
 
 # The browser tests would skip without Chromium, and `make test` would pass without ever opening a page.
 check-test-deps:
@@ -36,7 +37,7 @@ check-test-deps:
 	@$(PY) -c "import playwright" 2>/dev/null || { echo "make test needs the playwright package: $(PY) -m pip install -e '.[dev]'"; exit 1; }
 
 test-fast: install
-	$(PY) -m pytest -q -m "not slow and not browser" $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+	$(PY) -m pytest -q -m "not slow and not browser" $(XDIST)
 
 bench: install
 	$(PY) -m benchmarks.run

@@ -1,6 +1,7 @@
 """De-identification recall and precision on scripted dialogues with planted identifiers, after our ASR.
 
     python -m benchmarks.bench_deid [--half report|tune] [--model base] [--reuse]
+    python -m benchmarks.bench_deid --half tune --set asr__vad_speech_pad_ms=400 --output tmp-deid  # a candidate
 
 The fifteen dialogues of ``tests/corpus/deid`` (spoken by the corpus TTS, committed as Opus) are transcribed by the
 ordinary pipeline (diarization on), so recognition errors count: a name Whisper misspells must still be found, and
@@ -13,6 +14,8 @@ as digits, "@" as "at").
   removal, "[NAME_1] Kwo", is a miss). An identifier the ASR dropped entirely is not in the transcript, so not
   scored; the count of those is reported.
 - **Precision**: the share of placeholders that cover a word aligned to some planted identifier.
+- **Recognition**: the pooled WER of the transcripts against the scripts (``therapybridge.evaluation``), so a
+  change to recognition can be judged on the tune half too.
 
 Recognisers were tuned on the tune half only (``deid01``-``deid10``); figures are reported on the report half
 (``deid11``-``deid15``: its own voices, sentence templates and names, drawn after the tuning; run once on it). Transcripts are kept in ``tests/.generated/deid/`` (``--reuse`` reads them). Writes
@@ -27,7 +30,7 @@ import statistics
 import time
 from typing import Any
 
-from benchmarks.common import ROOT, machine, write_results
+from benchmarks.common import ROOT, machine, parse_setting, write_results
 from tests.corpus.deid.score import score_dialogue
 
 DATA = ROOT / "tests" / "corpus" / "deid" / "data"
@@ -60,7 +63,9 @@ def summarise(scored: list[dict]) -> dict[str, Any]:
     return {"categories": per, "kinds": per_kind}
 
 
-def transcribe(ids: list[str], model: str, reuse: bool) -> tuple[dict[str, Any], dict[str, float]]:
+def transcribe(ids: list[str], model: str, reuse: bool,
+               changes: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, float]]:
+    """The pipeline's transcript of each dialogue; only those of the default settings are cached."""
     from therapybridge.pipeline import AudioTranscriptionPipeline
     from therapybridge.writers import read_json, write_outputs
 
@@ -69,23 +74,36 @@ def transcribe(ids: list[str], model: str, reuse: bool) -> tuple[dict[str, Any],
     transcripts, walls = {}, {}
     for dialogue_id in ids:
         path = CACHE / f"{dialogue_id}.json"
-        if reuse and path.exists():
+        if reuse and not changes and path.exists():
             transcripts[dialogue_id] = read_json(path)
             continue
-        pipeline = pipeline or AudioTranscriptionPipeline(device="cpu", asr__model=model)
+        pipeline = pipeline or AudioTranscriptionPipeline(device="cpu", asr__model=model, **(changes or {}))
         started = time.perf_counter()
         transcripts[dialogue_id] = pipeline.process(str(DATA / f"{dialogue_id}.opus"))
         walls[dialogue_id] = time.perf_counter() - started
-        write_outputs(transcripts[dialogue_id], CACHE, dialogue_id, ["json"])
+        if not changes:
+            write_outputs(transcripts[dialogue_id], CACHE, dialogue_id, ["json"])
     return transcripts, walls
 
 
-def run(half: str, model: str, reuse: bool) -> dict[str, Any]:
+def recognition(scripts: dict[str, dict], transcripts: dict[str, Any]) -> dict[str, Any]:
+    """Pooled WER of the transcripts against the dialogues' scripts, with its deletions and insertions."""
+    from therapybridge.evaluation import word_error_rate
+
+    scores = [word_error_rate(" ".join(s["text"] for s in scripts[i]["sentences"]),
+                              " ".join(w.word.strip() for w in t.words)) for i, t in transcripts.items()]
+    ref = sum(s.reference_words for s in scores)
+    errors = sum(s.substitutions + s.deletions + s.insertions for s in scores)
+    return {"ref_words": ref, "errors": errors, "wer": errors / ref if ref else 0.0,
+            "deletions": sum(s.deletions for s in scores), "insertions": sum(s.insertions for s in scores)}
+
+
+def run(half: str, model: str, reuse: bool, changes: dict[str, Any] | None = None) -> dict[str, Any]:
     from therapybridge.deid import Deidentifier, deidentify_transcript
 
     scripts = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(DATA.glob("deid*.json"))}
     ids = [i for i, s in scripts.items() if s["half"] == half]
-    transcripts, walls = transcribe(ids, model, reuse)
+    transcripts, walls = transcribe(ids, model, reuse, changes)
     started = time.perf_counter()
     engine = Deidentifier().load()
     load_s = time.perf_counter() - started
@@ -102,6 +120,7 @@ def run(half: str, model: str, reuse: bool) -> dict[str, Any]:
         "asr_wall_s": walls, "analyzer_load_s": round(load_s, 2),
         "deid_s_per_dialogue_median": round(statistics.median(deid_s), 3),
         "targets": TARGETS, "summary": summary, "per_dialogue": scored,
+        "recognition": recognition(scripts, transcripts), "settings": changes or {},
     }
 
 
@@ -143,8 +162,15 @@ def markdown(result: dict) -> str:
         f"Weak categories (recall below 0.90): {', '.join(weak) if weak else 'none'}.",
         f"Analyzer load {result['analyzer_load_s']} s; de-identifying one dialogue takes "
         f"{result['deid_s_per_dialogue_median']} s (median).",
-        "",
     ]
+    r = result.get("recognition")
+    if r:
+        lines.append(f"Recognition on these dialogues: WER {r['wer']:.3f} ({r['errors']} errors of {r['ref_words']} "
+                     f"words; {r['deletions']} deletions, {r['insertions']} insertions).")
+    if result.get("settings"):
+        lines.append("Settings changed from the defaults (a candidate, not the default): "
+                     + ", ".join(f"`{k}={v}`" for k, v in result["settings"].items()) + ".")
+    lines.append("")
     return "\n".join(lines)
 
 
@@ -153,9 +179,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--half", default="report", choices=["report", "tune"])
     parser.add_argument("--model", default="base")
     parser.add_argument("--reuse", action="store_true", help="read cached transcripts instead of recognising again")
+    parser.add_argument("--set", action="append", default=[], metavar="STAGE__FIELD=VALUE",
+                        help="a pipeline setting changed from the default (a candidate; its transcripts are not cached)")
+    parser.add_argument("--output", help="results name (default deid, or deid-tune for the tune half)")
     args = parser.parse_args(argv)
-    result = run(args.half, args.model, args.reuse)
-    name = "deid" if args.half == "report" else "deid-tune"
+    result = run(args.half, args.model, args.reuse, dict(parse_setting(text) for text in args.set))
+    name = args.output or ("deid" if args.half == "report" else "deid-tune")
     write_results(name, result, markdown(result))
     print(markdown(result))
     return 0

@@ -45,3 +45,16 @@ def corpus_parser(doc: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--sessions", nargs="*", default=None)
     parser.add_argument("--model", default="base")
     return parser
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``STAGE__FIELD=VALUE`` from the command line as a pipeline setting: numbers as numbers, none/off as None."""
+    key, _, value = text.partition("=")
+    if value.lower() in ("none", "off"):
+        return key, None
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, value

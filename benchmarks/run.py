@@ -19,13 +19,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
 ORDER = ["corpus", "accuracy", "perf", "audio", "align", "asr", "diarization", "pipeline"]
-# Changes to the code that move a section's figures: a section whose results were committed before the day of
-# a change to its areas says so under its title, so an older figure never passes for one of the current code.
-CODE_CHANGES = [
-    ("2026-12-03", "speech regions padded by 400 ms instead of 200 ms before decoding (`asr.vad_speech_pad_ms`, "
-     "issue #15), which changes the recognised words",
-     {"corpus", "accuracy", "asr", "pipeline", "analytics", "deid", "live"}),
-]
 
 
 def available_areas() -> list[str]:
@@ -51,10 +44,7 @@ def _dated(section: Path) -> str:
                              capture_output=True, text=True).stdout.strip()
     when = "measured in this run (not yet committed)" if changed or not dated else f"figures committed {dated}"
     title, _, rest = text.partition("\n")
-    day = dated.split(" ")[0] if dated and not changed else None
-    older = [f"_Older than the change of {date}: {what}; not re-measured since._"
-             for date, what, areas in CODE_CHANGES if day and day < date and section.stem in areas]
-    return "\n\n".join([title, f"_{when}; `benchmarks/results/{result.name}`._", *older]) + "\n" + rest
+    return f"{title}\n\n_{when}; `benchmarks/results/{result.name}`._\n{rest}"
 
 
 def stitch() -> Path:

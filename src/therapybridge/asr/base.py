@@ -28,15 +28,15 @@ class TranscribeOptions:
     word_timestamps: bool = True
     cpu_threads: int = 0
     allow_download: bool = False
-    # Speech detection before decoding (Silero VAD, as in faster-whisper's batched pipeline). Each region is
-    # padded by 400 ms, faster-whisper's own value: on the development half of the realistic corpus (d01, d02,
-    # d03, d05, d06, d07, d11; base, gap recovery on) pooled WER 0.0855 against 0.0873 with 200 ms (621 against
-    # 634 errors; the first pass alone skips more, the recovery pass takes it back; benchmarks/bench_recovery.py).
-    # 200 ms had been chosen on the looped sample session, a speed workload that no accuracy choice may rest on.
+    # Speech detection before decoding (Silero VAD, as in faster-whisper's batched pipeline). Each region is padded
+    # by 200 ms, not faster-whisper's 400 ms: on the development material (base, gap recovery on) 400 ms was a
+    # little better on the corpus's development sessions (621 against 634 errors of 7,265 words) and much worse on
+    # the tune half of the de-identification dialogues (340 against 283 errors of 1,593; deletions 125 against
+    # 61): its first pass skips more sentences (benchmarks/bench_recovery.py, development notes).
     vad_filter: bool = True
     vad_threshold: float = 0.5
     vad_min_silence_ms: int = 160
-    vad_speech_pad_ms: int = 400
+    vad_speech_pad_ms: int = 200
     # Hallucination guards: regions quieter than this are never decoded; a window with no_speech_prob above
     # ``no_speech_threshold`` and either a mean log-probability below ``log_prob_threshold`` or a text compression
     # ratio above ``compression_ratio_threshold`` is dropped. Repetition loops: a short phrase (1-3 words) said

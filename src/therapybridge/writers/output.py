@@ -60,9 +60,9 @@ def check_output_dir(out_dir: str | Path) -> None:
     while not nearest.exists() and nearest.parent != nearest:
         nearest = nearest.parent
     if not nearest.is_dir():
-        raise OutputError(f"output path {directory} is not a directory; choose another with -o")
+        raise OutputError(_not_a_directory(directory))
     if not os.access(nearest, os.W_OK | os.X_OK):
-        raise OutputError(f"output directory {directory} is not writable; choose another with -o")
+        raise OutputError(_not_writable(directory))
 
 
 def _make_dir(directory: Path) -> None:
@@ -71,7 +71,7 @@ def _make_dir(directory: Path) -> None:
     except OSError as exc:
         raise OutputError(_explain(exc, directory)) from exc
     if not directory.is_dir():
-        raise OutputError(f"output path {directory} exists and is not a directory; choose another with -o")
+        raise OutputError(_not_a_directory(directory))
 
 
 def _write_temp(directory: Path, stem: str, content: str) -> str:
@@ -102,7 +102,15 @@ def _explain(exc: OSError, directory: Path) -> str:
     if exc.errno in _NO_SPACE:
         return f"not enough space to write the outputs in {directory}; free some space or choose another with -o"
     if exc.errno in _DENIED:
-        return f"output directory {directory} is not writable; choose another with -o"
+        return _not_writable(directory)
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):
-        return f"output path {directory} is not a directory; choose another with -o"
+        return _not_a_directory(directory)
     return f"cannot write the outputs in {directory}: {exc.strerror or exc}"
+
+
+def _not_writable(directory: Path) -> str:
+    return f"output directory {directory} is not writable; choose another with -o"
+
+
+def _not_a_directory(directory: Path) -> str:
+    return f"output path {directory} is not a directory; choose another with -o"

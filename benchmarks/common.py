@@ -48,10 +48,13 @@ def corpus_parser(doc: str | None) -> argparse.ArgumentParser:
 
 
 def parse_setting(text: str) -> tuple[str, Any]:
-    """``STAGE__FIELD=VALUE`` from the command line as a pipeline setting: numbers as numbers, none/off as None."""
+    """``STAGE__FIELD=VALUE`` from the command line as a pipeline setting: numbers as numbers, true/false as
+    booleans, none/off as None."""
     key, _, value = text.partition("=")
     if value.lower() in ("none", "off"):
         return key, None
+    if value.lower() in ("true", "false"):
+        return key, value.lower() == "true"
     for kind in (int, float):
         try:
             return key, kind(value)

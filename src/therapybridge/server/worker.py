@@ -40,6 +40,20 @@ STAGE_PERCENT = {STAGE_PREPROCESS: 2.0, STAGE_ASR: 10.0, STAGE_DIARIZATION: 60.0
                  STAGE_WRITING: 95.0}
 
 
+def forward_only(report: Callable[[str, float], Any]) -> Callable[[str], None]:
+    """``report(stage, percent)`` for each stage as it starts, the percent never going back: a stage can start again
+    after a later one (gap recovery, a sub-step of recognition, runs after diarization; alignment is entered twice),
+    and a client's progress bar must not jump back."""
+    reached = 0.0
+
+    def report_stage(stage: str) -> None:
+        nonlocal reached
+        reached = max(reached, STAGE_PERCENT.get(stage, 0.0))
+        report(stage, reached)
+
+    return report_stage
+
+
 class _ReportingProfiler:
     """The run's ``PerformanceLogger``, reporting each stage to ``report`` as it starts; everything else delegates."""
 
@@ -115,7 +129,7 @@ class Worker:
             if not source or not Path(source).is_file():
                 raise InputNotFoundError("the uploaded recording is no longer on the server; submit it again")
             pipeline = self.pipeline_for(opts)
-            pipeline.report = lambda stage: self.store.progress(job.id, lease, stage, STAGE_PERCENT.get(stage, 0.0))
+            pipeline.report = forward_only(lambda stage, percent: self.store.progress(job.id, lease, stage, percent))
             try:
                 transcript = self._transcribe(pipeline, job, source, staging)
             finally:

@@ -3,6 +3,7 @@
     python -m benchmarks.bench_recovery [--models base,tiny.en] [--sessions ID ...] [--timing-runs 3]
                                         [--timing-first] [--resume EARLIER_STDOUT] [--bare-cache FILE]
     python -m benchmarks.bench_recovery --sessions e10 --no-real --timing-runs 0 --output recovery_b  # a part
+    python -m benchmarks.bench_recovery --sessions --timing-runs 0 --output tmp-real  # the real recordings only
     python -m benchmarks.bench_recovery --merge benchmarks/results/recovery_a.json benchmarks/results/recovery_b.json
 
 For ``base`` and ``tiny.en``, on the evaluation half of the realistic-sessions corpus and on the real recordings
@@ -429,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--sessions", nargs="*", help="corpus session ids (default: the evaluation half)")
+    parser.add_argument("--sessions", nargs="*",
+                        help="corpus session ids (default: the evaluation half; none given: no corpus session)")
     parser.add_argument("--timing-runs", type=int, default=3)
     parser.add_argument("--timing-first", action="store_true", help="measure the time before the accuracy")
     parser.add_argument("--resume", type=Path, help="stdout of an earlier run: its files are not run again")
@@ -448,7 +450,8 @@ def main(argv: list[str] | None = None) -> int:
     done = [json.loads(line) for line in args.resume.read_text().splitlines() if line.startswith('{"id"')] \
         if args.resume else []
     result: dict[str, Any] = {"machine": machine(), "models": models, "rows": done, "not_built": []}
-    specs = [session(i) for i in args.sessions] if args.sessions else sorted(split("eval"), key=lambda s: s.minutes)
+    specs = ([session(i) for i in args.sessions] if args.sessions is not None
+             else sorted(split("eval"), key=lambda s: s.minutes))
     real = [] if args.no_real else _real_cases()
     changes = dict(parse_setting(text) for text in args.set)
     ours, bare_models, bare_cache = _Ours(changes), {}, _BareCache(args.bare_cache)

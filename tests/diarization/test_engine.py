@@ -143,3 +143,22 @@ def test_only_the_middle_of_a_long_unit_is_embedded():
     assert kept.shape == (300, 80) and kept[0, 0] == 350 and kept[-1, 0] == 649
     assert _middle(frames[:200], 3.0).shape == (200, 80)  # shorter units are embedded whole
     assert _middle(frames, None) is frames
+
+
+def test_a_turn_is_carried_on_while_its_sentence_fades_and_no_one_else_starts():
+    from therapybridge.diarization.engine import EngineSettings, _with_tails
+
+    step, frames = 0.02, 40
+    settings = EngineSettings(max_tail_seconds=0.1)  # five frames
+    db = np.full(frames, -70.0)
+    db[0:15] = -20.0  # speech until frame 15, then the noise floor
+    tracks = np.zeros((frames, 2), dtype=bool)
+    tracks[0:10, 0] = True
+    assert np.flatnonzero(_with_tails(tracks, db, step, settings)[:, 0]).max() == 14  # the loud frames, up to the limit
+    db[0:30] = -20.0
+    assert np.flatnonzero(_with_tails(tracks, db, step, settings)[:, 0]).max() == 14  # never past the limit
+    tracks[12:20, 1] = True  # the other speaker starts
+    widened = _with_tails(tracks, db, step, settings)
+    assert np.flatnonzero(widened[:, 0]).max() == 11  # stops where the other speaker starts
+    assert np.flatnonzero(widened[:, 1]).tolist() == list(range(12, 25))  # whose own sentence fades on
+    assert (_with_tails(tracks, db, step, EngineSettings(max_tail_seconds=0.0)) == tracks).all()

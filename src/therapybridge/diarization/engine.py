@@ -85,6 +85,14 @@ class EngineSettings:
     # shorter minimum pauses (0.1, 0.15 s) did not help, and min_pause_seconds 0.25-0.4 made it worse (0.079-0.094).
     # The real sample and the AMI minute score the same with either.
     min_pause_seconds: float = 0.2
+    # Tails (off): most of the speech the diarizer misses on the development half sits just after the end of one
+    # of our turns, so a turn can be carried on while the sound is not yet quiet (the pause test above) and no
+    # other speaker starts, for at most ``max_tail_seconds``. Mix sessions of the development half, count given:
+    # mean DER 0.0745 off, 0.0694 with 0.1 s, 0.0693 with 0.14 s. But the corpus references count a sentence's
+    # fading end as speech down to 40 dB below its peak, under the room noise, and on the real recordings,
+    # annotated by people, 0.1 s moved our ends past theirs: the sample's written RTTM went from DER 0.072 to 0.085
+    # (the realistic-sessions issue asks <= 0.08) and the AMI minute only from 0.170 to 0.168. So it stays off.
+    max_tail_seconds: float = 0.0
     pause_above_floor_db: float = 6.0
     pause_below_speech_db: float = 20.0
     clustering: ClusteringSettings = field(default_factory=ClusteringSettings)
@@ -158,7 +166,9 @@ class DefaultDiarizer(Diarizer):
             windows.update(_odd_window_activity(local, windows, k, self.settings))
         with profiler.subprocess("reconstruction", clusters=k) as _:
             tracks = _reconstruct(local, windows, k, self.settings.speech_threshold, self.settings.overlap_threshold)
-            tracks &= ~_pauses(mono, local, tracks.shape[0], self.settings)[:, None]
+            db = _frame_db(mono, local, tracks.shape[0])
+            tracks &= ~_pauses(db, tracks.shape[0], local.frame_step, self.settings)[:, None]
+            tracks = _with_tails(tracks, db, local.frame_step, self.settings)
             result = _to_result(tracks, local, clusters.centroids, self.settings, duration, self.name)
         log.debug("diarized %.1f s: %d speakers, %d turns", duration, result.num_speakers, len(result.turns))
         return result
@@ -418,13 +428,13 @@ def _reconstruct(
     return tracks
 
 
-def _pauses(mono: np.ndarray, local: LocalActivity, frames: int, settings: EngineSettings) -> np.ndarray:
-    """(frames,) bool on the output frame grid: inside a pause of at least ``min_pause_seconds`` near the noise floor."""
+def _frame_db(mono: np.ndarray, local: LocalActivity, frames: int) -> np.ndarray:
+    """Energy in dB of each frame of the output grid that the audio covers (at most ``frames`` of them)."""
     hop = local.frame_step * SAMPLE_RATE
     centre0 = local.frame_start + local.frame_duration / 2
     n = min(frames, int((len(mono) / SAMPLE_RATE - centre0) / local.frame_step))
     if n <= 0:
-        return np.zeros(frames, dtype=bool)
+        return np.zeros(0, dtype=np.float32)
     starts = (np.arange(n) * hop + (centre0 - local.frame_step / 2) * SAMPLE_RATE).astype(int)
     width = int(round(hop))
     energy = np.empty(n, dtype=np.float32)
@@ -432,16 +442,48 @@ def _pauses(mono: np.ndarray, local: LocalActivity, frames: int, settings: Engin
     for first in range(0, n, block):
         idx = starts[first : first + block, None] + np.arange(width)[None, :]
         energy[first : first + block] = np.square(mono[np.minimum(idx, len(mono) - 1)]).mean(axis=1)
-    db = 10 * np.log10(energy + 1e-10)
+    return 10 * np.log10(energy + 1e-10)
+
+
+def _quiet(db: np.ndarray, settings: EngineSettings) -> np.ndarray:
+    """Frames near the recording's noise floor (and far below its speech)."""
+    if len(db) == 0:
+        return np.zeros(0, dtype=bool)
     floor, loud = np.percentile(db, 10), np.percentile(db, 95)
-    quiet = db < min(floor + settings.pause_above_floor_db, loud - settings.pause_below_speech_db)
+    return db < min(floor + settings.pause_above_floor_db, loud - settings.pause_below_speech_db)
+
+
+def _pauses(db: np.ndarray, frames: int, step: float, settings: EngineSettings) -> np.ndarray:
+    """(frames,) bool on the output frame grid: inside a pause of at least ``min_pause_seconds`` near the noise floor."""
+    quiet = _quiet(db, settings)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
     pauses = np.zeros(frames, dtype=bool)
-    min_frames = int(round(settings.min_pause_seconds / local.frame_step))
+    min_frames = int(round(settings.min_pause_seconds / step))
     for a, b in zip(edges[::2], edges[1::2]):
         if b - a >= min_frames:
             pauses[a:b] = True
     return pauses
+
+
+def _with_tails(tracks: np.ndarray, db: np.ndarray, step: float, settings: EngineSettings) -> np.ndarray:
+    """Each speaker's runs carried on past their end by up to ``max_tail_seconds`` while the sound is not yet quiet
+    and no other speaker starts: the fading end of a sentence that segmentation-3.0 lets go too early."""
+    limit = int(round(settings.max_tail_seconds / step))
+    if limit <= 0 or len(db) == 0:
+        return tracks
+    sound = ~_quiet(db, settings)
+    out = tracks.copy()
+    frames, speakers = tracks.shape
+    for c in range(speakers):
+        ends = np.flatnonzero(tracks[:-1, c] & ~tracks[1:, c]) + 1
+        others = np.delete(tracks, c, axis=1)
+        for end in ends:
+            before = others[end - 1]
+            for k in range(end, min(end + limit, frames, len(db))):
+                if tracks[k, c] or not sound[k] or (others[k] & ~before).any():
+                    break
+                out[k, c] = True
+    return out
 
 
 def _to_result(

@@ -417,6 +417,13 @@ run before the tune-half check (its figures are in `benchmarks/results/recovery-
 to choose): base WER 0.044 against bare's 0.091, tiny.en 0.058 against 0.147, the real recordings 0.175 against
 0.180 (base) and 0.190 against 0.192 (tiny.en). On the 23-minute session d10 the recognition stage took the same
 time with either padding (77.5 s against 77.9 s, median of 2 alternating pairs).
+
+Also tried (2026-12-03) and not kept: 200 ms padding inside dense speech and 400 ms only beside a pause of at least
+800 ms (and at the ends of a block), so that dialogue keeps its short pauses short. Same development runs: the corpus
+sessions gave WER 0.091 (658 errors; no recovery 0.174) and the de-identification tune half 0.197 (314 errors):
+972 errors over both, against 917 with 200 ms everywhere. The gap on the real recordings (base: ours 0.188 against
+bare's 0.180) is a handful of single words that the two packings decode differently ("altogether" / "all together",
+"our" / "are", "it is obvious" / "obviously"), not skipped sentences: with recovery off our words there are the same.
 """
 
 

@@ -3,6 +3,7 @@ numbering, word timings, findings split over segments, speaker labels, metadata 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -61,6 +62,26 @@ def test_placeholder_words_span_the_words_they_replace_and_the_rest_is_untouched
     assert finding.to_dict() == {"placeholder": "[PHONE_1]", "category": "PHONE", "recognizer": finding.recognizer,
                                  "score": finding.score, "start": segment.words[3].start,
                                  "end": segment.words[12].end, "segment": 0, "words": [3, 13], "also": []}
+
+
+def _unsure(segment: Segment, *indices: int) -> Segment:
+    """``segment`` with the words at ``indices`` recognised with a low probability."""
+    words = tuple(w if i not in indices else dataclasses.replace(w, probability=0.3)
+                  for i, w in enumerate(segment.words))
+    return dataclasses.replace(segment, words=words)
+
+
+def test_unsure_words_said_beside_a_name_are_taken_as_pieces_of_it(engine):
+    # Whisper's reading of "Professor Broustourby wrote ...": the name's end heard as a word of its own.
+    heard = _segment("Professor Browstauer be wrote me a reference.", 0.0, "SPEAKER_01")
+    result = deidentify_transcript(_transcript(_unsure(heard, 2)), engine)
+    assert result.transcript.segments[0].text == "[NAME_2] wrote me a reference."  # the title goes with the name
+    # The same words heard with confidence are ordinary words; so is an unsure word after punctuation.
+    sure = deidentify_transcript(_transcript(heard), engine).transcript.segments[0].text
+    assert sure == "[NAME_2] be wrote me a reference."
+    after_comma = _segment("Our neighbor, Klebi, stupidly called the police.", 0.0, "SPEAKER_01")
+    text = deidentify_transcript(_transcript(_unsure(after_comma, 3)), engine).transcript.segments[0].text
+    assert text == "Our neighbor, [NAME_2], stupidly called the police."
 
 
 def test_a_number_said_across_two_segments_is_removed_from_both(engine):

@@ -12,14 +12,19 @@ name lists for English, spaCy's model learnt from OntoNotes, and ours hold none)
 instead an ordinary English word that is also a surname (``WORD_SURNAMES``: Baker, Brooks, …), the hard case for
 a recogniser that keys on unknown words.
 
-The split: the first ten dialogues (``deid01``-``deid10``) are the ``tune`` half (recognisers may be tuned on
-them); ``deid11``-``deid15`` are the ``report`` half (figures are reported on it). The first ten were once split
+The split: ``deid01``-``deid15`` are the ``tune`` half (recognisers may be tuned on them); ``deid16``-``deid20``
+are the ``report`` half (figures are reported on it). The first ten were once split
 five and five, but their misses were read while tuning, so all ten became tuning material and a fresh report half
-was drawn: its own sentence templates, its own word surnames and towns, names checked against every name of the
-tune half, and its own voices. Every non-reserved English Kokoro voice already speaks in the tune half, so each
+was drawn (``deid11``-``deid15``): its own sentence templates, its own word surnames and towns, names checked
+against every name of the first ten, and its own voices. Every non-reserved English Kokoro voice already speaks in the tune half, so each
 report voice is a new one made by mixing the style vectors of an American and a British voice of the same sex
 (``"af_heart+bf_emma"``, :func:`tests.corpus.deid.synth.voice_style`): no report voice is a tune voice, though
 each is built from two of them.
+
+That happened once more: the misses of ``deid11``-``deid15`` were read (2026-12-03) to see why names were missed,
+so they became tuning material too, and a second fresh report half was drawn (``deid16``-``deid20``): again its own
+templates, word surnames and towns, names checked against every name of the fifteen before it, and voices mixed
+from pairs that no earlier dialogue used.
 """
 
 from __future__ import annotations
@@ -31,20 +36,25 @@ from dataclasses import asdict, dataclass, field
 CATEGORIES = ("NAME", "PLACE", "DATE", "AGE", "PHONE", "EMAIL", "ADDRESS", "URL", "ID")
 
 # Voices, none of them reserved (tests/corpus/sessions.RESERVED_VOICES). The first ten dialogues (all tune now)
-# alternate between the corpus's development voices (even ones) and its evaluation voices (odd ones); the fresh
-# report half speaks with mixed voices, an American and a British voice of one sex (see the module docstring).
+# alternate between the corpus's development voices (even ones) and its evaluation voices (odd ones); the later
+# halves speak with mixed voices, an American and a British voice of one sex (see the module docstring).
 TUNE_VOICES = [("af_bella", "am_michael"), ("bf_isabella", "am_adam"), ("am_fenrir", "af_jessica"),
                ("bm_daniel", "af_nova"), ("af_alloy", "am_santa"), ("bf_alice", "am_michael")]
 OLD_REPORT_VOICES = [("af_heart", "am_puck"), ("bm_george", "af_sarah"), ("af_kore", "am_liam"),
                      ("bf_emma", "bm_fable"), ("am_echo", "af_aoede"), ("bf_lily", "am_puck")]
-REPORT_VOICES = [("af_heart+bf_emma", "am_liam+bm_george"), ("bm_fable+am_echo", "af_kore+bf_lily"),
-                 ("af_sarah+bf_alice", "am_puck+bm_daniel"), ("am_adam+bm_fable", "af_aoede+bf_isabella"),
-                 ("af_nova+bf_lily", "am_santa+bm_george")]
+OLD_FRESH_VOICES = [("af_heart+bf_emma", "am_liam+bm_george"), ("bm_fable+am_echo", "af_kore+bf_lily"),
+                    ("af_sarah+bf_alice", "am_puck+bm_daniel"), ("am_adam+bm_fable", "af_aoede+bf_isabella"),
+                    ("af_nova+bf_lily", "am_santa+bm_george")]
+REPORT_VOICES = [("af_bella+bf_alice", "am_fenrir+bm_fable"), ("bm_daniel+am_liam", "af_jessica+bf_emma"),
+                 ("af_kore+bf_isabella", "am_michael+bm_george"), ("am_echo+bm_daniel", "af_alloy+bf_lily"),
+                 ("af_heart+bf_isabella", "am_santa+bm_fable")]
 
 WORD_SURNAMES = ["Baker", "Brooks", "Hunter", "Wells", "Marsh", "Stone", "Fields", "Rivers", "Bishop", "Fox",
                  "Carpenter", "Cross", "Hill", "Lane"]
-REPORT_WORD_SURNAMES = ["Walker", "Parker", "Mason", "Cook", "Frost", "Gardner", "Shepherd", "Wood", "Price",
-                        "Glass", "Booth", "Chambers"]  # the fresh report half's own (none of them in WORD_SURNAMES)
+FRESH_WORD_SURNAMES = ["Walker", "Parker", "Mason", "Cook", "Frost", "Gardner", "Shepherd", "Wood", "Price",
+                       "Glass", "Booth", "Chambers"]  # deid11-deid15's own (none of them in WORD_SURNAMES)
+REPORT_WORD_SURNAMES = ["Fletcher", "Weaver", "Barber", "Knight", "Bell", "Hart", "Page", "Rose", "Short", "Bright",
+                        "Fisher", "Snow"]  # the report half's own (in neither list above)
 
 _ONSETS = ["b", "br", "d", "dr", "f", "g", "gr", "h", "k", "kl", "l", "m", "n", "p", "pr", "r", "s", "st", "t",
            "tr", "v", "w", "z", "th", "sh", "ch"]
@@ -111,8 +121,10 @@ _UNITS = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "n
 _STREETS = ["Road", "Street", "Avenue", "Lane", "Drive", "Court", "Place"]
 _TOWNS = ["Dayton", "Tacoma", "Asheville", "Bakersfield", "Duluth", "Spokane", "Savannah", "Provo", "Fresno",
           "Albany", "Boise", "Wichita", "Tulsa", "Eugene", "Macon", "Reno", "Toledo", "Lubbock"]
-_REPORT_TOWNS = ["Fargo", "Yakima", "Lansing", "Topeka", "Billings", "Modesto", "Peoria", "Akron", "Roanoke",
-                 "Laredo", "Ogden", "Pueblo"]
+_FRESH_TOWNS = ["Fargo", "Yakima", "Lansing", "Topeka", "Billings", "Modesto", "Peoria", "Akron", "Roanoke",
+                "Laredo", "Ogden", "Pueblo"]
+_REPORT_TOWNS = ["Missoula", "Flagstaff", "Greenville", "Amarillo", "Scranton", "Bismarck", "Chattanooga",
+                 "Waco", "Muncie", "Rapid City", "Elmira", "Medford"]
 _DOMAINS = ["gmail", "yahoo", "outlook", "hotmail", "proton mail", "icloud"]
 _TLDS = ["com", "net", "org"]
 
@@ -149,11 +161,11 @@ def _small(n: int) -> str:
 class _Draw:
     """The random identifiers of one dialogue; the same person keeps the same name when mentioned again."""
 
-    def __init__(self, rng: random.Random, fresh: bool = False, exclude: frozenset[str] = frozenset()) -> None:
-        self.rng = rng
-        self.surnames = REPORT_WORD_SURNAMES if fresh else WORD_SURNAMES
-        self.towns = _REPORT_TOWNS if fresh else _TOWNS
-        self.exclude = exclude  # names that must not be drawn again (the fresh half avoids the tune half's names)
+    def __init__(self, rng: random.Random, generation: int = 0, exclude: frozenset[str] = frozenset()) -> None:
+        self.rng = rng  # generation: 0 the first ten dialogues, 1 deid11-deid15, 2 the report half
+        self.surnames = (WORD_SURNAMES, FRESH_WORD_SURNAMES, REPORT_WORD_SURNAMES)[generation]
+        self.towns = (_TOWNS, _FRESH_TOWNS, _REPORT_TOWNS)[generation]
+        self.exclude = exclude  # names that must not be drawn again (a later half avoids the earlier halves' names)
 
     def _new(self, syllables: int | None = None) -> str:
         while (name := generated_name(self.rng, syllables)) in self.exclude:
@@ -288,6 +300,25 @@ _TEMPLATES = {
         ("therapist", "How are things between you and {NAME:first} since the move?"),
         ("therapist", "I'm hearing a lot of guilt. Can we stay with that for a moment?"),
     ],
+    # The report half (deid16-deid20), written after deid11-deid15's misses had been read.
+    "report2": [
+        ("client", "My roommate {NAME:first} {NAME:last} grew up in {PLACE}, like me."),
+        ("therapist", "Does {NAME:first} know that you have been feeling this way?"),
+        ("client", "My last panic attack was on {DATE}, at the grocery store."),
+        ("client", "My uncle just turned {AGE}, and he forgets my name now."),
+        ("client", "The pharmacy called me back at {PHONE} yesterday."),
+        ("therapist", "Should I send the worksheet to {EMAIL}?"),
+        ("client", "I am staying with a friend at {ADDRESS} for now."),
+        ("client", "My ex keeps posting about me on {URL}."),
+        ("therapist", "Your record number with us is {ID}."),
+        ("client", "{NAME:first} and I broke up on {DATE}, two weeks before the wedding."),
+        ("client", "It's {NAME:spelled_last}, I'll spell it for you, {SPELL}."),
+        ("therapist", "What happened after {NAME:first} {NAME:last} left the party?"),
+        ("client", "Coach {NAME:last} told me I was off the team."),
+        ("client", "We drove to {PLACE} on {DATE} to scatter the ashes."),
+        ("therapist", "It sounds like {NAME:first} matters a great deal to you."),
+        ("client", "Honestly, I just want to sleep through the night again."),
+    ],
 }
 
 
@@ -345,18 +376,21 @@ def _value(category: str, tag: str, draw: _Draw, cast: dict[str, str]) -> tuple[
 
 
 def dialogue(index: int, exclude: frozenset[str] = frozenset()) -> Dialogue:
-    """Dialogue ``index`` (0-based): 0-9 are the tune half (even ones with the "tune" templates and voices, odd ones
-    with the old report half's), 10-14 the fresh report half, drawing no name in ``exclude``."""
-    fresh = index >= 10
-    half = "report" if fresh else "tune"
-    if fresh:
-        voices, key = REPORT_VOICES[index - 10], "fresh"
+    """Dialogue ``index`` (0-based), drawing no name in ``exclude``. All but the last five are the tune half: 0-9
+    (even ones with the "tune" templates and voices, odd ones with the first report half's) and 10-14 (the first
+    fresh report half's templates and voices); 15-19 are the report half."""
+    generation = 0 if index < 10 else 1 if index < 15 else 2
+    half = "report" if generation == 2 else "tune"
+    if generation == 2:
+        voices, key = REPORT_VOICES[index - 15], "report2"
+    elif generation == 1:
+        voices, key = OLD_FRESH_VOICES[index - 10], "fresh"
     else:
         voices, key = (TUNE_VOICES, "tune") if index % 2 == 0 else (OLD_REPORT_VOICES, "report")
         voices = voices[index // 2]
     seed = 16_000 + index
     rng = random.Random(seed)
-    draw = _Draw(rng, fresh, exclude)
+    draw = _Draw(rng, generation, exclude)
     templates = list(_TEMPLATES[key])
     rng.shuffle(templates)
     sentences = []
@@ -377,7 +411,8 @@ def names(dialogues) -> frozenset[str]:
 
 
 _FIRST_TEN = tuple(dialogue(i) for i in range(10))
-DIALOGUES = _FIRST_TEN + tuple(dialogue(i, names(_FIRST_TEN)) for i in range(10, 15))
+_FIRST_FIFTEEN = _FIRST_TEN + tuple(dialogue(i, names(_FIRST_TEN)) for i in range(10, 15))
+DIALOGUES = _FIRST_FIFTEEN + tuple(dialogue(i, names(_FIRST_FIFTEEN)) for i in range(15, 20))
 
 
 def half(name: str) -> list[Dialogue]:

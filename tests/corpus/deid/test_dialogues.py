@@ -9,6 +9,7 @@ import json
 from tests.corpus.deid.dialogues import (
     CATEGORIES,
     DIALOGUES,
+    FRESH_WORD_SURNAMES,
     REPORT_WORD_SURNAMES,
     SHORT,
     WORD_SURNAMES,
@@ -42,7 +43,7 @@ def test_enough_identifiers_in_every_category_and_two_disjoint_halves():
     report_counts = planted_count(half("report"))
     assert sum(report_counts.values()) >= 100 and all(report_counts[c] >= 5 for c in CATEGORIES)
     tune, report = half("tune"), half("report")
-    assert len(tune) == 10 and len(report) == 5 and len(DIALOGUES) == 15
+    assert len(tune) == 15 and len(report) == 5 and len(DIALOGUES) == 20
     voices = lambda ds: {v for d in ds for v in (d.therapist, d.client)}  # noqa: E731
     assert not voices(tune) & voices(report)
     assert not _templates(tune) & _templates(report)
@@ -66,13 +67,14 @@ def test_the_report_half_draws_no_name_of_the_tune_half():
     report_names = {s.text[p.start:p.end] for d in half("report") for s in d.sentences for p in s.planted
                     if p.category == "NAME" and p.kind != "spelled"}
     assert report_names and not report_names & names(half("tune"))
-    assert not set(REPORT_WORD_SURNAMES) & set(WORD_SURNAMES)
+    assert not set(REPORT_WORD_SURNAMES) & (set(WORD_SURNAMES) | set(FRESH_WORD_SURNAMES))
+    assert not set(FRESH_WORD_SURNAMES) & set(WORD_SURNAMES)
 
 
 def test_names_are_generated_apart_from_the_word_surnames():
     generated = [s.text[p.start:p.end] for d in DIALOGUES for s in d.sentences for p in s.planted
                  if p.category == "NAME" and p.kind not in ("spelled", "word surname")]
-    assert generated and not set(generated) & (set(WORD_SURNAMES) | set(REPORT_WORD_SURNAMES))
+    assert generated and not set(generated) & (set(WORD_SURNAMES) | set(FRESH_WORD_SURNAMES) | set(REPORT_WORD_SURNAMES))
     word = [p for d in DIALOGUES for s in d.sentences for p in s.planted if p.kind == "word surname"]
     assert 0 < len(word) < len(generated) / 3
 

@@ -3,7 +3,7 @@
     python -m benchmarks.bench_deid [--half report|tune] [--model base] [--reuse]
     python -m benchmarks.bench_deid --half tune --set asr__vad_speech_pad_ms=400 --output tmp-deid  # a candidate
 
-The fifteen dialogues of ``tests/corpus/deid`` (spoken by the corpus TTS, committed as Opus) are transcribed by the
+The twenty dialogues of ``tests/corpus/deid`` (spoken by the corpus TTS, committed as Opus) are transcribed by the
 ordinary pipeline (diarization on), so recognition errors count: a name Whisper misspells must still be found, and
 a phone number it writes as digits must still be removed. ``therapybridge.deid`` then de-identifies each
 transcript, and each planted identifier is located in the transcript by aligning the script's words to the
@@ -17,9 +17,11 @@ as digits, "@" as "at").
 - **Recognition**: the pooled WER of the transcripts against the scripts (``therapybridge.evaluation``), so a
   change to recognition can be judged on the tune half too.
 
-Recognisers were tuned on the tune half only (``deid01``-``deid10``); figures are reported on the report half
-(``deid11``-``deid15``: its own voices, sentence templates and names, drawn after the tuning; run once on it). Transcripts are kept in ``tests/.generated/deid/`` (``--reuse`` reads them). Writes
-``benchmarks/results/deid.json`` and ``deid.md`` (``deid-tune`` for the tune half).
+Recognisers were tuned on the tune half only (``deid01``-``deid15``); figures are reported on the report half
+(``deid16``-``deid20``: its own voices, sentence templates and names, drawn after the tuning; the earlier report
+half ``deid11``-``deid15`` became tuning material once its misses had been read). Transcripts are kept in
+``tests/.generated/deid/`` (``--reuse`` reads them). Writes ``benchmarks/results/deid.json`` and ``deid.md``
+(``deid-tune`` for the tune half).
 """
 
 from __future__ import annotations

@@ -358,9 +358,10 @@ def test_outputs_are_owner_only_and_skip_existing_skips_complete_up_to_date_outp
     for path in out.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
     stamp = (out / "sample.json").stat().st_mtime_ns
-    second = run_cli(*args)
-    assert second.returncode == 0 and "skipped" in second.stderr
+    second = run_cli(*args, env={"PYTHONPROFILEIMPORTTIME": "1"})  # every import listed on stderr
+    assert second.returncode == 0 and "sample.wav: up to date, skipped" in second.stderr
     assert (out / "sample.json").stat().st_mtime_ns == stamp
+    assert not re.search(r"\|\s+(torch|faster_whisper)$", second.stderr, re.M), "the rerun built the pipeline"
     changed = run_cli(*args[:-1], "--beam-size", "2", "--skip-existing")
     assert "skipped" not in changed.stderr
     assert (out / "sample.json").stat().st_mtime_ns != stamp

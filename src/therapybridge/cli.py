@@ -197,6 +197,13 @@ def transcribe(
         from .writers.output import check_output_dir
 
         check_output_dir(output_dir)
+    if skip_existing:
+        # Up-to-date outputs are known from their JSON alone: an archive rerun with nothing new to do never
+        # imports torch or builds the pipeline.
+        files = _not_up_to_date(files, output_dir, fmt, config)
+        if not files:
+            raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+    with _setup_errors():
         from .pipeline import AudioTranscriptionPipeline
 
         pipeline = AudioTranscriptionPipeline(config)
@@ -205,6 +212,19 @@ def transcribe(
 
             pipeline = RayArchive(pipeline, RayOptions(address=ray_address, workers=ray_workers, transport=ray_transport))
     raise typer.Exit(_run_batch(pipeline, files, output_dir, fmt, skip_existing, show, no_progress, after, failed))
+
+
+def _not_up_to_date(files: list[str], output_dir: Path, formats: tuple[str, ...], config: Any) -> list[str]:
+    """``files`` whose outputs in ``output_dir`` are missing or stale; each of the others is reported skipped."""
+    from .pipeline.provenance import is_up_to_date
+
+    todo = []
+    for path in files:
+        if is_up_to_date(path, output_dir, formats, config):
+            _say(f"{path}: up to date, skipped")
+        else:
+            todo.append(path)
+    return todo
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from ..errors import ConfigurationError, TherapyBridgeError
 from .options import JobOptions, ServerOptions
 from .results import MEDIA_TYPES, result_text
 from .schemas import ErrorBody, Health, JobList, JobStatus, Readiness
-from .storage import DataDir, NotAudio, TooLong, UploadTooLarge, probe_audio, remove_paths, safe_filename
+from .storage import DataDir, NotAudio, TooLong, UploadTooLarge, check_upload_audio, remove_paths, safe_filename
 from .store import DONE, KIND_JOB, RUNNING, TERMINAL, Job, JobStore
 from .tokens import verify_token
 
@@ -244,7 +244,7 @@ def _accept_upload(
     path = context.data.audio_path(job_id, filename)
     try:
         context.data.save_upload(upload.file, path, context.options.max_upload_bytes)
-        duration = probe_audio(path, filename, max_seconds=max_seconds)
+        duration = check_upload_audio(path, filename, max_seconds=max_seconds)
         return context.store.create_job(
             token_id=token_id, options=options, filename=filename, audio_path=str(path),
             result_dir=str(context.data.result_dir(job_id)), duration=duration, webhook_url=webhook_url, kind=kind,

@@ -101,7 +101,7 @@ class DataDir:
         return size
 
 
-def probe_audio(path: Path, display_name: str, *, max_seconds: float | None = None) -> float | None:
+def check_upload_audio(path: Path, display_name: str, *, max_seconds: float | None = None) -> float | None:
     """Check with the project's decoder that ``path`` is audio (``NotAudio`` with its reason otherwise).
 
     With ``max_seconds``, decode it all and return its duration, raising ``TooLong`` past the limit; without, only

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import RESULTS, SHARED_DATA, corpus_parser, machine, write_results
+from benchmarks.common import RESULTS, SHARED_DATA, corpus_parser, machine, pooled_word_errors, write_results
 
 COLUMNS = [
     ("der", "DER"), ("der_collar", "DER c.25"), ("jer", "JER"), ("miss", "miss"), ("fa", "FA"), ("conf", "conf"),
@@ -223,10 +223,8 @@ def summarise(rows: list[dict], who: str) -> dict[str, dict[str, float]]:
         out[tag]["sessions"] = len(figures)
         out[tag]["wrong_count"] = sum(f["found"] != f["true"] for f in figures)
         if "deletions" in keys:
-            ref = sum(f.get("ref_words", 0) for f in figures)
-            out[tag]["pooled_wer"] = sum(f["deletions"] + f["insertions"] + f["substitutions"] for f in figures) / ref
-            out[tag]["pooled_del"] = sum(f["deletions"] for f in figures) / ref
-            out[tag]["pooled_ins"] = sum(f["insertions"] for f in figures) / ref
+            words = pooled_word_errors(figures)
+            out[tag].update(pooled_wer=words["wer"], pooled_del=words["del"], pooled_ins=words["ins"])
         hits = sum(f.get("backchannel_hits") or 0 for f in figures)
         if hits and all("backchannel_hits" in f for f in figures if f.get("backchannel") is not None):
             # over the recognised backchannel words of all sessions, not a mean of per-session shares of 1-20 words

@@ -32,7 +32,7 @@ import statistics
 import time
 from typing import Any
 
-from benchmarks.common import ROOT, machine, parse_setting, write_results
+from benchmarks.common import ROOT, machine, parse_setting, pooled_word_errors, write_results
 from tests.corpus.deid.score import score_dialogue
 
 DATA = ROOT / "tests" / "corpus" / "deid" / "data"
@@ -94,10 +94,9 @@ def recognition(scripts: dict[str, dict], transcripts: dict[str, Any]) -> dict[s
 
     scores = [word_error_rate(" ".join(s["text"] for s in scripts[i]["sentences"]),
                               " ".join(w.word.strip() for w in t.words)) for i, t in transcripts.items()]
-    ref = sum(s.reference_words for s in scores)
-    errors = sum(s.substitutions + s.deletions + s.insertions for s in scores)
-    return {"ref_words": ref, "errors": errors, "wer": errors / ref if ref else 0.0,
-            "deletions": sum(s.deletions for s in scores), "insertions": sum(s.insertions for s in scores)}
+    words = pooled_word_errors({"ref_words": s.reference_words, "substitutions": s.substitutions,
+                                "deletions": s.deletions, "insertions": s.insertions} for s in scores)
+    return {k: words[k] for k in ("ref_words", "errors", "wer", "deletions", "insertions")}
 
 
 def run(half: str, model: str, reuse: bool, changes: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import SHARED_DATA, machine, parse_setting, write_results
+from benchmarks.common import SHARED_DATA, machine, parse_setting, pooled_word_errors, write_results
 
 MODELS = ("base", "tiny.en")
 WHO = ("ours", "ours_no_recovery", "bare")
@@ -248,12 +248,10 @@ class _BareCache:
 
 def pooled(rows: list[dict[str, Any]], model: str, who: str) -> dict[str, float]:
     figures = [r[model][who] for r in rows if model in r]
-    ref = sum(f["ref_words"] for f in figures)
-    errors = sum(f["substitutions"] + f["deletions"] + f["insertions"] for f in figures)
+    words = pooled_word_errors(figures)
     return {
-        "files": len(figures), "ref_words": ref, "wer": errors / ref if ref else 0.0,
-        "del": sum(f["deletions"] for f in figures) / ref if ref else 0.0,
-        "ins": sum(f["insertions"] for f in figures) / ref if ref else 0.0,
+        "files": len(figures), "ref_words": words["ref_words"], "wer": words["wer"], "del": words["del"],
+        "ins": words["ins"],
         "long_utterances": sum(f.get("long_utterances", 0) for f in figures),
         "long_left_empty": sum(f.get("long_left_empty", 0) for f in figures),
         "markers": sum(f["markers"] for f in figures),

@@ -1,5 +1,5 @@
-"""What every benchmark shares: where results go, the shared real recordings, and the machine description that
-goes beside every table (CPU model included: machines of one kind do not all have the same CPU)."""
+"""What every benchmark shares: where results go, the shared real recordings, word errors pooled over files, and
+the machine description that goes beside every table (CPU model included: machines of one kind do not all have the same CPU)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import platform
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,21 @@ def corpus_parser(doc: str | None) -> argparse.ArgumentParser:
     parser.add_argument("--sessions", nargs="*", default=None)
     parser.add_argument("--model", default="base")
     return parser
+
+
+def pooled_word_errors(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Word errors pooled over files (each row: ``ref_words``, ``substitutions``, ``deletions``, ``insertions``):
+    the counts summed, and WER, deletions and insertions as shares of all the files' reference words."""
+    rows = list(rows)
+    ref = sum(r["ref_words"] for r in rows)
+    deletions, insertions = sum(r["deletions"] for r in rows), sum(r["insertions"] for r in rows)
+    errors = sum(r["substitutions"] for r in rows) + deletions + insertions
+
+    def share(count: int) -> float:
+        return count / ref if ref else 0.0
+
+    return {"ref_words": ref, "errors": errors, "deletions": deletions, "insertions": insertions,
+            "wer": share(errors), "del": share(deletions), "ins": share(insertions)}
 
 
 def parse_setting(text: str) -> tuple[str, Any]:

@@ -5,6 +5,7 @@ The encoders are the audio tests' own (`tests/audio/media.py`).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,17 @@ import numpy as np
 from tests.audio.media import encode, tiny_video
 from tests.datagen import read_wav
 from tests.references import SAMPLE_WAV
+
+
+# Transcript files the commands that read a saved transcript must refuse (``analytics``, ``deidentify``): how to
+# make each in a directory (as ``x.json``) and a part of the one error line it must give.
+BAD_TRANSCRIPTS = [
+    (lambda d: None, "no such transcript"),
+    (lambda d: (d / "x.json").write_text('{"schema_version": "1.0", "metrics": {}}'), "does not follow the transcript"),
+    (lambda d: (d / "x.json").write_text("not json at all"), "is not a JSON transcript"),
+    (lambda d: (d / "x.json").write_text(json.dumps({"audio": {"path": "a.wav", "duration": 3}, "segments": {}})),
+     "'segments' must be a list"),
+]
 
 
 def sample_audio() -> tuple[np.ndarray, int]:

@@ -12,6 +12,7 @@ from importlib import resources
 import jsonschema
 import pytest
 
+from tests.badinputs import BAD_TRANSCRIPTS
 from tests.conftest import run_cli
 from tests.references import SAMPLE_WAV
 from therapybridge.types import SCHEMA_VERSION
@@ -121,13 +122,7 @@ def test_analytics_reads_a_schema_1_0_transcript(outputs, tmp_path):
     assert recomputed["source"] == "segments" and len(recomputed["speakers"]) == 2
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda d: None, "No such file"),
-    (lambda d: (d / "x.json").write_text('{"schema_version": "1.0", "metrics": {}}'), "does not follow the transcript"),
-    (lambda d: (d / "x.json").write_text("not json at all"), "is not a JSON transcript"),
-    (lambda d: (d / "x.json").write_text(json.dumps({"audio": {"path": "a.wav", "duration": 3}, "segments": {}})),
-     "'segments' must be a list"),
-])
+@pytest.mark.parametrize("make, message", BAD_TRANSCRIPTS)
 def test_bad_input_is_one_error_line_and_nothing_written(tmp_path, make, message):
     make(tmp_path)
     out = tmp_path / "out"

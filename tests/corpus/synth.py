@@ -133,20 +133,27 @@ def synthesize(spec: SessionSpec) -> Path:
     return opus
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sessions", nargs="*", help="session ids (default: all not yet synthesised)")
+def run_synthesis(argv: list[str] | None, doc: str | None, items, noun: str, data: Path, synthesize) -> int:
+    """The command line of a synthesis script: each of ``items`` (things with an ``id``) that has no script in
+    ``data`` yet (all of them with ``--force``, or those named), spoken by ``synthesize``, ``--jobs`` at a time."""
+    parser = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    parser.add_argument(noun, nargs="*", help=f"{noun} ids (default: all not yet synthesised)")
     parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--force", action="store_true", help="re-speak sessions that already exist")
+    parser.add_argument("--force", action="store_true", help=f"re-speak {noun} that already exist")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    wanted = [s for s in SESSIONS if not args.sessions or s.id in args.sessions]
-    todo = [s for s in wanted if args.force or not (DATA / f"{s.id}.json").exists()]
+    named = getattr(args, noun)
+    wanted = [item for item in items if not named or item.id in named]
+    todo = [item for item in wanted if args.force or not (data / f"{item.id}.json").exists()]
     kokoro_model(), kokoro_voices()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for path in pool.map(synthesize, todo):
             log.info("wrote %s", path.name)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_synthesis(argv, __doc__, SESSIONS, "sessions", DATA, synthesize)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from tests.analytics.test_cli import CHROMIUM, CHROMIUM_ARGS, PLOTS, transcript_schema
+from tests.badinputs import BAD_TRANSCRIPTS
 from tests.conftest import run_cli
 from tests.corpus.deid.score import locate
 from therapybridge.deid.transcript import CONTINUATION
@@ -276,13 +277,7 @@ def test_deidentify_reads_a_schema_1_0_transcript(outputs, tmp_path):
     assert "[PHONE_1]" in (tmp_path / "old.deid.txt").read_text()
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda d: None, "no such transcript"),
-    (lambda d: (d / "x.json").write_text('{"schema_version": "1.0", "metrics": {}}'), "does not follow the transcript"),
-    (lambda d: (d / "x.json").write_text("not json at all"), "is not a JSON transcript"),
-    (lambda d: (d / "x.json").write_text(json.dumps({"audio": {"path": "a.wav", "duration": 3}, "segments": {}})),
-     "'segments' must be a list"),
-])
+@pytest.mark.parametrize("make, message", BAD_TRANSCRIPTS)
 def test_bad_input_is_one_error_line_and_nothing_written(tmp_path, make, message):
     make(tmp_path)
     out = tmp_path / "out"

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..errors import ConfigurationError, InputNotFoundError, TherapyBridgeError
+from ..errors import ConfigurationError, TherapyBridgeError
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
 DEFAULT_FORMATS = "json,txt,srt,vtt"
@@ -70,8 +70,6 @@ def deidentify(
 
     fmt = _parse_formats(formats, tuple(FORMATS))
     try:
-        if not transcript.is_file():
-            raise InputNotFoundError(f"no such transcript: {transcript}")
         loaded = read_json(transcript)
         source = audio if audio is not None else (Path(loaded.audio.path) if deidentify_audio else None)
         _, paths = write_deidentified(loaded, output_dir or transcript.parent, transcript.stem, fmt,

@@ -10,7 +10,7 @@ from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import TranscriptFormatError
+from ..errors import InputNotFoundError, TranscriptFormatError
 from ..types import SpeakerTurn, Transcript
 from .base import Cue, parse_clock
 
@@ -20,9 +20,12 @@ _VOICE = re.compile(r"^<v(?:\.[^\s>]+)*\s+([^>]*)>(.*?)(?:</v>)?$", re.DOTALL)
 
 
 def read_json(path: str | Path) -> Transcript:
-    """A transcript from a JSON file written by this tool (possibly edited by hand), checked against the contract."""
+    """A transcript from a JSON file written by this tool (possibly edited by hand), checked against the contract
+    (``InputNotFoundError`` when there is no such file, ``TranscriptFormatError`` for any other problem)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputNotFoundError(f"no such transcript: {path}") from None
     except OSError as exc:
         raise TranscriptFormatError(f"cannot read transcript {path}: {exc.strerror or exc}") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

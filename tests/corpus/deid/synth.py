@@ -12,18 +12,16 @@ and each sentence's place in the stream). Both are committed; the benchmark and 
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from tests.corpus.deid.dialogues import DIALOGUES, SHORT, Dialogue
 from tests.corpus.sessions import RESERVED_VOICES
-from tests.corpus.synth import OPUS_BIT_RATE, TTS_RATE, _engine, kokoro_model, kokoro_voices
+from tests.corpus.synth import OPUS_BIT_RATE, TTS_RATE, _engine, run_synthesis
 
 log = logging.getLogger(__name__)
 
@@ -73,19 +71,7 @@ def synthesize(dialogue: Dialogue) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("dialogues", nargs="*", help="dialogue ids (default: all not yet synthesised)")
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--force", action="store_true", help="re-speak dialogues that already exist")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    wanted = [d for d in (*DIALOGUES, SHORT) if not args.dialogues or d.id in args.dialogues]
-    todo = [d for d in wanted if args.force or not (DATA / f"{d.id}.json").exists()]
-    kokoro_model(), kokoro_voices()
-    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        for path in pool.map(synthesize, todo):
-            log.info("wrote %s", path.name)
-    return 0
+    return run_synthesis(argv, __doc__, (*DIALOGUES, SHORT), "dialogues", DATA, synthesize)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ from tests.corpus.deid.dialogues import (
 from tests.corpus.deid.synth import DATA
 from tests.corpus.sessions import RESERVED_VOICES
 
-# The repository holds at most 35 MB of Opus test audio; the realistic-sessions corpus uses about 30 MB of it.
+# The repository holds at most 35 MB of Opus test audio (tests/corpus/test_generator.py checks the sum); the
+# realistic-sessions corpus uses about 30 MB of it, these dialogues the rest.
 BUDGET_BYTES = 4_500_000
 
 

@@ -13,13 +13,13 @@ instead an ordinary English word that is also a surname (``WORD_SURNAMES``: Bake
 a recogniser that keys on unknown words.
 
 The split: ``deid01``-``deid15`` are the ``tune`` half (recognisers may be tuned on them); ``deid16``-``deid20``
-are the ``report`` half (figures are reported on it). The first ten were once split
-five and five, but their misses were read while tuning, so all ten became tuning material and a fresh report half
-was drawn (``deid11``-``deid15``): its own sentence templates, its own word surnames and towns, names checked
-against every name of the first ten, and its own voices. Every non-reserved English Kokoro voice already speaks in the tune half, so each
-report voice is a new one made by mixing the style vectors of an American and a British voice of the same sex
-(``"af_heart+bf_emma"``, :func:`tests.corpus.deid.synth.voice_style`): no report voice is a tune voice, though
-each is built from two of them.
+are the ``report`` half (figures are reported on it). The first ten were once split five and five, but their
+misses were read while tuning, so all ten became tuning material and a fresh report half was drawn
+(``deid11``-``deid15``): its own sentence templates, its own word surnames and towns, names checked against every
+name of the first ten, and its own voices. Every non-reserved English Kokoro voice already speaks in the first
+ten, so each later voice is a new one made by mixing the style vectors of an American and a British voice of the
+same sex (``"af_heart+bf_emma"``, :func:`tests.corpus.deid.synth.voice_style`): no report voice is a voice of
+an earlier dialogue, though each is built from two of them.
 
 That happened once more: the misses of ``deid11``-``deid15`` were read (2026-12-03) to see why names were missed,
 so they became tuning material too, and a second fresh report half was drawn (``deid16``-``deid20``): again its own

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from therapybridge.errors import ConfigurationError, TranscriptFormatError
+from therapybridge.errors import ConfigurationError, InputNotFoundError, TranscriptFormatError
 from therapybridge.writers import (
     FORMATS,
     get_writer,
@@ -132,8 +132,10 @@ def test_json_reader_rejects_non_json(tmp_path):
     path.write_text("WEBVTT\n")
     with pytest.raises(TranscriptFormatError, match="not a JSON transcript"):
         read_json(path)
-    with pytest.raises(TranscriptFormatError, match="cannot read"):
+    with pytest.raises(InputNotFoundError, match="no such transcript"):
         read_json(tmp_path / "missing.json")
+    with pytest.raises(TranscriptFormatError, match="cannot read transcript"):
+        read_json(tmp_path)  # a directory
     with pytest.raises(TranscriptFormatError, match="top level"):
         transcript_from_dict([1, 2])
 

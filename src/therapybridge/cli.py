@@ -211,7 +211,7 @@ def transcribe(
             from .distributed import RayArchive, RayOptions
 
             pipeline = RayArchive(pipeline, RayOptions(address=ray_address, workers=ray_workers, transport=ray_transport))
-    raise typer.Exit(_run_batch(pipeline, files, output_dir, fmt, skip_existing, show, no_progress, after, failed))
+    raise typer.Exit(_run_batch(pipeline, files, output_dir, fmt, show, no_progress, after, failed))
 
 
 def _not_up_to_date(files: list[str], output_dir: Path, formats: tuple[str, ...], config: Any) -> list[str]:
@@ -303,23 +303,20 @@ def _load_config(config_file: Optional[Path], settings: dict[str, Any]):
     return PipelineConfig.layered(config_file, overrides=settings)
 
 
-def _run_batch(pipeline: Any, files: list[str], output_dir: Path, formats: tuple[str, ...], skip_existing: bool,
-               show: bool, no_progress: bool, after: Any = None, failed: int = 0) -> int:
-    """``files``: checked recordings (``_checked_inputs``); ``failed``: inputs that already failed that check.
+def _run_batch(pipeline: Any, files: list[str], output_dir: Path, formats: tuple[str, ...], show: bool,
+               no_progress: bool, after: Any = None, failed: int = 0) -> int:
+    """``files``: checked recordings (``_checked_inputs``), the up-to-date ones already left out
+    (``_not_up_to_date``); ``failed``: inputs that already failed that check.
     ``after(source, transcript)``: a step run on each file that succeeded (``--deidentify``); its failure is that
     file's failure."""
     progress = _Progress(len(files), enabled=not no_progress and not _state.get("quiet") and sys.stderr.isatty())
     sessions = []
     try:
         with progress:
-            items = pipeline.process_many(
-                files, output_dir=output_dir, formats=formats, skip_existing=skip_existing, on_start=progress.start
-            )
+            items = pipeline.process_many(files, output_dir=output_dir, formats=formats, on_start=progress.start)
             for item in items:
                 progress.advance(item)
-                if item.skipped:
-                    _say(f"{item.source}: up to date, skipped")
-                elif item.ok:
+                if item.ok:
                     _report_success(item, show)
                     if item.performance is not None:
                         sessions.append(item.performance)

@@ -16,9 +16,9 @@ the words and is left out. Figures are pooled over the files: WER, deletions and
 reference words, and the reference utterances of 3 s or longer (STM references only) left with no recognised
 word and no ``unrecognised speech`` marker.
 
-Time: the recognition stage (speech detection and decoding, model loaded) with and without the recovery pass on
-the 23-minute development session d10 (the re-sequenced 23-minute sample session when d10 is not built), several
-runs, as a ratio per run (median and spread).
+Time: the recognition stage (speech detection and decoding, model loaded) with and without the recovery pass,
+several runs, as a ratio per run (median and spread), on the issue's 23-minute workload (the looped sample session)
+and on the development session d06, where the pass finds the most to recover.
 
 Writes ``benchmarks/results/recovery.json`` and ``recovery.md``; one JSON line per file on stdout as it goes.
 """
@@ -258,32 +258,46 @@ def pooled(rows: list[dict[str, Any]], model: str, who: str) -> dict[str, float]
     }
 
 
-def timing(runs: int, model: str = "base") -> dict[str, Any]:
-    """Recognition with and without recovery on the 23-minute development session (several runs)."""
+def timing_workloads() -> list[tuple[str, Path]]:
+    """The issue's 23-minute workload (the looped sample session, a speed workload only), and the development
+    session where the recovery pass has the most to do (d06), so that its cost is measured while it works."""
     from tests.corpus.build import DATA, build_session
     from tests.corpus.sessions import session
+    from tests.datagen import session_mp3
 
-    if (DATA / "d10.opus").exists():
-        name, path = "d10 (23-minute development session)", build_session(session("d10")).audio
-    else:
-        from tests.datagen import session_mp3
+    workloads = [("23-minute looped sample session (speed workload)", session_mp3(minutes=23.0, seed=0)[0])]
+    if (DATA / "d06.opus").exists():
+        workloads.append(("d06 (7-minute development session, recovery at work)", build_session(session("d06")).audio))
+    return workloads
 
-        name, path = "23-minute re-sequenced sample session (d10 not built)", session_mp3(minutes=23.0, seed=0)[0]
+
+def timing(runs: int, model: str = "base") -> list[dict[str, Any]]:
+    """Recognition with and without recovery on each of :func:`timing_workloads` (several runs each)."""
     ours = _Ours()
-    audio, samples, turns = ours.prepare(path)
-    ours.recognise(model, samples[: 16000 * 30])  # warm-up
-    measured = []
-    for _ in range(runs):
-        asr, recognition_s = ours.recognise(model, samples)
-        result, recovery_s = ours.recover(model, samples, asr, turns)
-        measured.append({"recognition_s": recognition_s, "gap_recovery_s": recovery_s,
-                         "ratio": (recognition_s + recovery_s) / recognition_s, **result.counts()})
-        print(json.dumps({"timing": measured[-1]}, default=float), flush=True)
-    ratios = [m["ratio"] for m in measured]
-    return {"workload": name, "model": model, "minutes": round(len(samples) / 16000 / 60, 1), "runs": measured,
+    measured_all = []
+    for name, path in timing_workloads():
+        audio, samples, turns = ours.prepare(path)
+        ours.recognise(model, samples[: 16000 * 30])  # warm-up
+        measured = []
+        for _ in range(runs):
+            asr, recognition_s = ours.recognise(model, samples)
+            result, recovery_s = ours.recover(model, samples, asr, turns)
+            measured.append({"recognition_s": recognition_s, "gap_recovery_s": recovery_s,
+                             "ratio": (recognition_s + recovery_s) / recognition_s, **result.counts()})
+            print(json.dumps({"timing": name, **measured[-1]}, default=float), flush=True)
+        ratios = [m["ratio"] for m in measured]
+        measured_all.append({
+            "workload": name, "model": model, "minutes": round(len(samples) / 16000 / 60, 1), "runs": measured,
             "ratio_median": statistics.median(ratios), "ratio_min": min(ratios), "ratio_max": max(ratios),
             "recognition_s_median": statistics.median(m["recognition_s"] for m in measured),
-            "gap_recovery_s_median": statistics.median(m["gap_recovery_s"] for m in measured)}
+            "gap_recovery_s_median": statistics.median(m["gap_recovery_s"] for m in measured)})
+    return measured_all
+
+
+def _timings(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stored timings as a list (results written before 2026-12-03 hold a single one)."""
+    t = result.get("timing") or []
+    return t if isinstance(t, list) else [t]
 
 
 def markdown(result: dict[str, Any]) -> str:
@@ -313,8 +327,7 @@ def markdown(result: dict[str, Any]) -> str:
                     f"{f['long_utterances']} | {f['markers']} | {_ratio(f['wer'], bare['wer'])} | "
                     f"{_ratio(f['del'], bare['del'])} |"
                 )
-    t = result.get("timing")
-    if t:
+    for t in _timings(result):
         lines += [
             "",
             f"Recognition stage time, {t['workload']}, {t['model']}, {len(t['runs'])} runs: without recovery "
@@ -329,22 +342,28 @@ def markdown(result: dict[str, Any]) -> str:
     if result.get("settings"):
         lines += ["", "Ours with these settings changed from the defaults (a candidate, not the default): "
                   + ", ".join(f"`{k}={v}`" for k, v in result["settings"].items()) + "."]
-    if result.get("parts"):
-        lines += ["", f"Joined from {sum(bool(p['files']) for p in result['parts'])} run(s) of this benchmark (`--merge`; a file in two runs is "
-                  "taken from the first): " + "; ".join(
-                      f"{', '.join(p['files']) or 'the time only'} (load average at its start "
-                      f"{', '.join(f'{x:.1f}' for x in p['load_average'])})" for p in result["parts"] if p["files"])
+    parts = [p for p in result.get("parts", []) if p["files"]]
+    if parts:
+        lines += ["", f"Joined from {len(parts)} run(s) of this benchmark (`--merge`; a file in two runs is taken from "
+                  "the first): " + "; ".join(f"{', '.join(p['files'])} (load average at its start "
+                                             f"{', '.join(f'{x:.1f}' for x in p['load_average'])})" for p in parts)
                   + "."]
+    elif result.get("parts"):
+        lines += ["", "The time alone comes from this run (`--merge`; load average at its start as above)."]
     e = result.get("earlier")
     if e:
-        lines += ["", "From the earlier run's stored results (same recognition and recovery code): "
-                  f"{', '.join(e['files']) or 'no file'}. Of the corpus files in both ({', '.join(e['compared'])}), "
-                  + (f"WER differed for {'; '.join(e['differing'])} and was the same for the rest."
-                     if e["differing"] else "every WER was the same.")]
+        load = f"load average at its start {', '.join(f'{x:.1f}' for x in e['load_average'])}; " \
+            if e.get("load_average") else ""
+        lines += ["", f"From the earlier run's stored results ({load}same recognition and recovery code): "
+                  f"{', '.join(e['files']) or 'no file'}."]
+        if e["compared"]:
+            lines[-1] += (f" Of the corpus files in both ({', '.join(e['compared'])}), "
+                          + (f"WER differed for {'; '.join(e['differing'])} and was the same for the rest."
+                             if e["differing"] else "every WER was the same."))
     lines += DEVELOPMENT_NOTES.splitlines()
     if result.get("not_run"):
         lines += ["", f"Not run (the run was stopped before it reached them): {', '.join(result['not_run'])}."]
-    if not t:
+    if not _timings(result):
         lines += ["", "Recognition time with/without recovery: not measured in this run."]
     if result.get("not_built"):
         lines += ["", f"Not built when the benchmark reached them (left out): {', '.join(result['not_built'])}."]
@@ -415,7 +434,7 @@ since grown to fifteen dialogues (deid11-deid15 added, 2540 words): 400 ms gives
 162 against 92, 7 planted names with no recognised word against none). The evaluation half with 400 ms was
 run before the tune-half check (its figures are in `benchmarks/results/recovery-pad400.json`, reported, never used
 to choose): base WER 0.044 against bare's 0.091, tiny.en 0.058 against 0.147, the real recordings 0.175 against
-0.180 (base) and 0.190 against 0.192 (tiny.en). On the 23-minute session d10 the recognition stage took the same
+0.180 (base) and 0.190 against 0.192 (tiny.en). On the 19.8-minute session d10 the recognition stage took the same
 time with either padding (77.5 s against 77.9 s, median of 2 alternating pairs).
 
 Also tried (2026-12-03) and not kept: 200 ms padding inside dense speech and 400 ms only beside a pause of at least
@@ -512,13 +531,14 @@ def _merge(paths: list[Path], models: list[str], output: str, earlier_path: Path
         both = [r for r in earlier["rows"] if r["id"] in new and r["group"] != "real"]
         result["rows"] += filled
         result["earlier"] = {
+            "load_average": earlier["machine"]["load_average"],
             "files": [r["id"] for r in filled],
             "compared": [r["id"] for r in both],
             "differing": [f"{r['id']} {m} {w}" for r in both for m in models for w in WHO
                           if m in r and round(r[m][w]["wer"], 6) != round(new[r["id"]][m][w]["wer"], 6)],
         }
         if "timing" not in result and earlier.get("timing"):
-            result["timing"] = {**earlier["timing"], "measured_earlier": earlier["machine"]["load_average"]}
+            result["timing"] = [{**t, "measured_earlier": earlier["machine"]["load_average"]} for t in _timings(earlier)]
     result["not_run"] = [s.id for s in split("eval") if s.id not in {row["id"] for row in result["rows"]}]
     _write(result, models, output)
     return 0

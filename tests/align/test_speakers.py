@@ -140,9 +140,11 @@ LONG_A = " I went to the store and then".split(" ")[1:]
 LONG_A_REST = " I came back home.".split(" ")[1:]
 
 
-def _sentence_around(backchannel: tuple[tuple[float, float, str], ...]) -> Segment:
-    """One recognised segment: A's sentence from 0.5 s to 4.0 s, the backchannel, A's sentence on from 4.7 s."""
+def _sentence_around(backchannel: tuple[tuple[float, float, str], ...], first_ends: str = "") -> Segment:
+    """One recognised segment: A's words from 0.5 s to 4.0 s (the last one ending in ``first_ends``), the
+    backchannel, A's sentence on from 4.7 s."""
     before = [(0.5 + 0.5 * k, 0.9 + 0.5 * k, f" {w}") for k, w in enumerate(LONG_A)]
+    before[-1] = (*before[-1][:2], before[-1][2] + first_ends)
     after = [(4.7 + 0.5 * k, 5.1 + 0.5 * k, f" {w}") for k, w in enumerate(LONG_A_REST)]
     words = words_of(*before, *backchannel, *after)
     return Segment(words[0].start, words[-1].end, "".join(w.word for w in words), words)
@@ -150,34 +152,70 @@ def _sentence_around(backchannel: tuple[tuple[float, float, str], ...]) -> Segme
 
 @pytest.mark.parametrize(
     "backchannel",
-    [((4.1, 4.5, " mm-hmm,"),), ((4.05, 4.25, " yeah,"), (4.25, 4.5, " right,")), ((4.1, 4.5, " Mm-hmm."),)],
-    ids=["mm-hmm", "yeah-right", "own-sentence"],
+    [((4.1, 4.5, " Mm-hmm."),), ((4.05, 4.25, " Yeah,"), (4.25, 4.5, " right.")), ((4.1, 4.5, " Okay?"),)],
+    ids=["mm-hmm", "yeah-right", "okay"],
 )
-def test_a_backchannel_inside_a_long_turn_becomes_its_own_segment(backchannel):
+def test_a_backchannel_sentence_inside_a_long_turn_becomes_its_own_segment(backchannel):
     # A talks 0-10 s without a break; the diarizer found B's backchannel at 4.0-4.6 s, overlapped.
     turns = (SpeakerTurn(0.0, 10.0, "A"), SpeakerTurn(4.0, 4.6, "B"))
-    segment = _sentence_around(backchannel)
+    segment = _sentence_around(backchannel, first_ends=".")
     out = align_transcript([segment], turns)
     assert [s.speaker for s in out] == ["A", "B", "A"]
     assert out[1].text == "".join(w for _, _, w in backchannel)
     assert [w.word for w in out[1].words] == [w for _, _, w in backchannel]
-    assert out[0].text == " I went to the store and then" and out[2].text == " I came back home."
+    assert out[0].text == " I went to the store and then." and out[2].text == " I came back home."
     assert (out[1].start, out[1].end) == (backchannel[0][0], backchannel[-1][1])
     assert all(w.speaker is None for w in segment.words)  # the input is untouched
+
+
+def test_a_word_in_the_middle_of_a_longer_sentence_is_its_speakers_though_a_short_turn_holds_it():
+    # On the development half, words of A's longer sentences that the recogniser placed in B's short turns were
+    # far more often A's than B's: the turn keeps a sentence of its own, not the middle of A's.
+    turns = (SpeakerTurn(0.0, 10.0, "A"), SpeakerTurn(4.0, 4.6, "B"))
+    out = align_transcript([_sentence_around(((4.1, 4.5, " mm-hmm,"),))], turns)
+    assert [s.speaker for s in out] == ["A"]
+
+
+def test_the_last_word_of_a_longer_sentence_is_its_speakers_and_the_short_turn_takes_the_backchannel():
+    # Found on the development half (d10): the recogniser put A's " drink?" where B said "yes" and B's " Yes!"
+    # after it at no duration. " drink?" ends A's sentence, so it is A's; B's turn, left without words, takes the
+    # one-word sentence beside it.
+    turns = (SpeakerTurn(415.992, 418.574, "A"), SpeakerTurn(418.068, 418.624, "B"),
+             SpeakerTurn(419.164, 421.746, "A"))
+    words = words_of((417.406, 417.786, " you"), (417.786, 418.086, " didn't"), (418.086, 418.306, " drink?"),
+                     (418.346, 418.346, " Yes!"), (419.004, 419.306, " So,"), (419.406, 419.506, " when"))
+    assert [w.speaker for w in assign_speakers(words, turns)] == ["A", "A", "A", "B", "A", "A"]
+
+
+def test_a_short_turn_left_without_words_takes_the_backchannel_the_recogniser_placed_a_second_away():
+    # Found on the development half (d10): B's "yes" at 728.34-728.82 s inside A's speech came back at 729.97 s,
+    # with no duration, in the gap before A's next turn.
+    turns = (SpeakerTurn(725.517, 729.128, "A"), SpeakerTurn(728.335, 728.824, "B"),
+             SpeakerTurn(730.141, 735.153, "A"))
+    said = ((727.602, 727.822, " I"), (727.822, 728.222, " mostly"), (728.222, 728.462, " feel"),
+            (728.462, 728.842, " anxious."))
+    words = words_of(*said, (729.97, 729.97, " Yes!"), (729.97, 730.23, " I"), (730.23, 730.53, " suppose"))
+    assert [w.speaker for w in assign_speakers(words, turns)] == ["A", "A", "A", "A", "B", "A", "A"]
+    assert [w.speaker for w in assign_speakers(words, turns, {"interjection_reach": 0.5})] == ["A"] * 7
+    # A longer sentence is never taken: a turn claims a sentence the size of a backchannel.
+    longer = words_of(*said, (729.97, 730.0, " Yes"), (730.0, 730.1, " I"), (730.1, 730.2, " do."))
+    assert [w.speaker for w in assign_speakers(longer, turns)] == ["A"] * 7
 
 
 def test_a_backchannel_in_a_gap_of_the_long_turn_keeps_its_speaker_though_it_straddles_the_edge():
     # The diarizer cut A's turn around B's "mm-hmm"; the recogniser stretched the word 0.05 s into A's turn.
     turns = (SpeakerTurn(0.0, 4.05, "A"), SpeakerTurn(4.0, 4.6, "B"), SpeakerTurn(4.55, 10.0, "A"))
-    out = align_transcript([_sentence_around(((4.05, 4.6, " mm-hmm,"),))], turns)
-    assert [(s.speaker, s.text) for s in out][1] == ("B", " mm-hmm,")
+    out = align_transcript([_sentence_around(((4.05, 4.6, " Mm-hmm."),), first_ends=".")], turns)
+    assert [(s.speaker, s.text) for s in out][1] == ("B", " Mm-hmm.")
     assert [s.speaker for s in out] == ["A", "B", "A"]
 
 
 def test_without_the_interjection_rule_smoothing_absorbs_the_backchannel():
-    turns = (SpeakerTurn(0.0, 10.0, "A"), SpeakerTurn(4.0, 4.6, "B"))
-    out = align_transcript([_sentence_around(((4.1, 4.5, " mm-hmm,"),))], turns, {"interjection_window": 0})
-    assert [s.speaker for s in out] == ["A"]
+    # B's " Yeah," lies in B's turn; " right." after it only in A's, so the sentence's vote is A's.
+    turns = (SpeakerTurn(0.0, 10.0, "A"), SpeakerTurn(4.0, 4.5, "B"))
+    segment = _sentence_around(((4.05, 4.4, " Yeah,"), (4.6, 4.65, " right.")), first_ends=".")
+    assert [s.speaker for s in align_transcript([segment], turns)] == ["A", "B", "A"]
+    assert [s.speaker for s in align_transcript([segment], turns, {"interjection_window": 0})] == ["A"]
 
 
 def test_a_word_only_partly_inside_a_short_turn_stays_with_the_long_one():

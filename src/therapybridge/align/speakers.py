@@ -224,8 +224,8 @@ def _claim_interjections(
 ) -> np.ndarray:
     """Each short turn inside another speaker's speech that holds none of its speaker's words takes the nearest
     sentence of at most ``interjection_words`` words, none of them clearly placed, within ``interjection_reach`` s
-    (see the module docstring).
-    Turns go in time order and a sentence is claimed once. O(T log W) plus the words and sentences near each turn."""
+    (see the module docstring). Turns go in time order and a sentence is claimed once.
+    O(T log W) plus the words and sentences near each turn."""
     if opts.interjection_window <= 0 or opts.interjection_words <= 0 or opts.short_turn <= 0:
         return chosen
     t_start, t_end, t_speaker = table.starts, table.ends, table.speaker_idx
@@ -233,20 +233,9 @@ def _claim_interjections(
     short = short[_inside_others(table, t_start[short], t_end[short], t_speaker[short], opts.interjection_window)]
     if not short.size:
         return chosen
+    first_word, sizes = _sentence_runs(sentence)
+    small, small_lo, small_hi = _claimable_sentences(sentence, first_word, sizes, scores, opts)
     a, b = scores.starts, scores.ends
-    sizes = np.bincount(sentence)
-    first_word = np.searchsorted(sentence, np.arange(sizes.size), side="left")  # sentences are runs of words
-    # Sentences the size of a backchannel none of whose words has clear timing evidence for a speaker (the
-    # smoothing's ambiguous words: no overlap with anyone, or some with a rival).
-    clear = (scores.overlap > 0.0) & (scores.rival_overlap <= opts.rival_share * (b - a))
-    unclear = np.bincount(sentence, weights=clear, minlength=sizes.size) == 0
-    lo_all, hi_all = np.minimum.reduceat(a, first_word), np.maximum.reduceat(b, first_word)
-    # ... and no longer than a short turn (a backchannel; it also bounds the search around each turn).
-    small = np.flatnonzero((sizes <= opts.interjection_words) & unclear & (hi_all - lo_all <= opts.short_turn))
-    small_lo, small_hi = lo_all[small], hi_all[small]
-    by_start = np.argsort(small_lo, kind="stable")
-    small, small_lo, small_hi = small[by_start], small_lo[by_start], small_hi[by_start]
-    widest = opts.short_turn
     word_order = np.argsort(a, kind="stable")
     word_starts = a[word_order]
     longest_word = float((b - a).max())
@@ -259,7 +248,8 @@ def _claim_interjections(
         if ((out[near] == k) & (b[near] >= lo)).any():
             continue  # the turn has words of its own
         best, best_distance = -1, np.inf
-        for j in range(np.searchsorted(small_lo, lo - reach - widest), np.searchsorted(small_lo, hi + reach, "right")):
+        first = np.searchsorted(small_lo, lo - reach - opts.short_turn)  # claimable sentences last <= short_turn
+        for j in range(first, np.searchsorted(small_lo, hi + reach, "right")):
             s = small[j]
             distance = max(0.0, lo - small_hi[j], small_lo[j] - hi)
             if (distance <= reach and distance < best_distance and not claimed[s]
@@ -269,6 +259,28 @@ def _claim_interjections(
             claimed[best] = True
             out[first_word[best] : first_word[best] + sizes[best]] = k
     return out
+
+
+def _sentence_runs(sentence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first word and the number of words of each sentence (sentence numbers never decrease along the words)."""
+    sizes = np.bincount(sentence)
+    return np.searchsorted(sentence, np.arange(sizes.size), side="left"), sizes
+
+
+def _claimable_sentences(
+    sentence: np.ndarray, first_word: np.ndarray, sizes: np.ndarray, scores: SpeakerScores, opts: AlignOptions
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sentences a short turn may claim, sorted by start, with their starts and ends: at most
+    ``interjection_words`` words, none with clear timing evidence for a speaker (the smoothing's ambiguous words:
+    no overlap with anyone, or some with a rival), lasting no longer than a short turn (a backchannel; this also
+    bounds the search around each turn)."""
+    a, b = scores.starts, scores.ends
+    clear = (scores.overlap > 0.0) & (scores.rival_overlap <= opts.rival_share * (b - a))
+    unclear = np.bincount(sentence, weights=clear, minlength=sizes.size) == 0
+    lo, hi = np.minimum.reduceat(a, first_word), np.maximum.reduceat(b, first_word)
+    small = np.flatnonzero((sizes <= opts.interjection_words) & unclear & (hi - lo <= opts.short_turn))
+    small = small[np.argsort(lo[small], kind="stable")]
+    return small, lo[small], hi[small]
 
 
 def assign_speakers(

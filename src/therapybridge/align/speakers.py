@@ -150,8 +150,10 @@ def speaker_indices(
     chosen = scores.speaker
     if opts.smoothing and table.n_speakers > 1:
         sentence = _sentence_ids(words, starts, ends, opts.sentence_pause)
-        chosen = _smooth(sentence, scores, table, opts)
-        chosen = _claim_interjections(sentence, scores, chosen, table, opts)
+        first_word, sizes = _sentence_runs(sentence)
+        ambiguous = _ambiguous(scores, opts)
+        chosen = _smooth(sentence, sizes, ambiguous, scores, table, opts)
+        chosen = _claim_interjections(sentence, first_word, sizes, ambiguous, scores, chosen, table, opts)
     return chosen, table_turns.labels
 
 
@@ -170,10 +172,20 @@ def _sentence_ids(words: Sequence[Word], starts: np.ndarray, ends: np.ndarray, p
     return np.concatenate([[0], np.cumsum(breaks)])
 
 
-def _smooth(sentence: np.ndarray, scores: SpeakerScores, table: CoverageTable, opts: AlignOptions) -> np.ndarray:
+def _sentence_runs(sentence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first word and the number of words of each sentence (sentence numbers never decrease along the words)."""
+    sizes = np.bincount(sentence)
+    return np.searchsorted(sentence, np.arange(sizes.size), side="left"), sizes
+
+
+def _ambiguous(scores: SpeakerScores, opts: AlignOptions) -> np.ndarray:
+    """Words whose timing is no clear evidence for a speaker: no overlap with anyone, or some with a rival."""
+    return (scores.overlap <= 0.0) | (scores.rival_overlap > opts.rival_share * (scores.ends - scores.starts))
+
+
+def _smooth(sentence: np.ndarray, sizes: np.ndarray, ambiguous: np.ndarray, scores: SpeakerScores,
+            table: CoverageTable, opts: AlignOptions) -> np.ndarray:
     chosen = scores.speaker
-    duration = scores.ends - scores.starts
-    ambiguous = (scores.overlap <= 0.0) | (scores.rival_overlap > opts.rival_share * duration)
     if not ambiguous.any():
         return chosen
     votes = np.zeros((int(sentence[-1]) + 1, table.n_speakers))
@@ -188,7 +200,7 @@ def _smooth(sentence: np.ndarray, scores: SpeakerScores, table: CoverageTable, o
     target = sentence_speaker[candidates]
     distance = speaker_distances(table, scores.starts[candidates], scores.ends[candidates])
     movable = distance[np.arange(candidates.size), target] <= opts.smoothing_reach
-    short = np.bincount(sentence)[sentence[candidates]] <= opts.interjection_words
+    short = sizes[sentence[candidates]] <= opts.interjection_words
     movable &= ~(short & _in_own_turn(scores, table, candidates, opts.interjection_window))
     moved = candidates[movable]
     logger.debug("smoothing moved %d of %d ambiguous words to their sentence's speaker", moved.size, ambiguous.sum())
@@ -220,7 +232,8 @@ def _inside_others(table: CoverageTable, a: np.ndarray, b: np.ndarray, own: np.n
 
 
 def _claim_interjections(
-    sentence: np.ndarray, scores: SpeakerScores, chosen: np.ndarray, table: CoverageTable, opts: AlignOptions
+    sentence: np.ndarray, first_word: np.ndarray, sizes: np.ndarray, ambiguous: np.ndarray, scores: SpeakerScores,
+    chosen: np.ndarray, table: CoverageTable, opts: AlignOptions,
 ) -> np.ndarray:
     """Each short turn inside another speaker's speech that holds none of its speaker's words takes the nearest
     sentence of at most ``interjection_words`` words, none of them clearly placed, within ``interjection_reach`` s
@@ -233,8 +246,7 @@ def _claim_interjections(
     short = short[_inside_others(table, t_start[short], t_end[short], t_speaker[short], opts.interjection_window)]
     if not short.size:
         return chosen
-    first_word, sizes = _sentence_runs(sentence)
-    small, small_lo, small_hi = _claimable_sentences(sentence, first_word, sizes, scores, opts)
+    small, small_lo, small_hi = _claimable_sentences(sentence, first_word, sizes, ambiguous, scores, opts)
     a, b = scores.starts, scores.ends
     word_order = np.argsort(a, kind="stable")
     word_starts = a[word_order]
@@ -261,22 +273,15 @@ def _claim_interjections(
     return out
 
 
-def _sentence_runs(sentence: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The first word and the number of words of each sentence (sentence numbers never decrease along the words)."""
-    sizes = np.bincount(sentence)
-    return np.searchsorted(sentence, np.arange(sizes.size), side="left"), sizes
-
-
 def _claimable_sentences(
-    sentence: np.ndarray, first_word: np.ndarray, sizes: np.ndarray, scores: SpeakerScores, opts: AlignOptions
+    sentence: np.ndarray, first_word: np.ndarray, sizes: np.ndarray, ambiguous: np.ndarray, scores: SpeakerScores,
+    opts: AlignOptions,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The sentences a short turn may claim, sorted by start, with their starts and ends: at most
-    ``interjection_words`` words, none with clear timing evidence for a speaker (the smoothing's ambiguous words:
-    no overlap with anyone, or some with a rival), lasting no longer than a short turn (a backchannel; this also
-    bounds the search around each turn)."""
+    ``interjection_words`` words, all of them ``ambiguous`` (no clear timing evidence for a speaker), lasting no
+    longer than a short turn (a backchannel; this also bounds the search around each turn)."""
     a, b = scores.starts, scores.ends
-    clear = (scores.overlap > 0.0) & (scores.rival_overlap <= opts.rival_share * (b - a))
-    unclear = np.bincount(sentence, weights=clear, minlength=sizes.size) == 0
+    unclear = np.bincount(sentence, weights=~ambiguous, minlength=sizes.size) == 0
     lo, hi = np.minimum.reduceat(a, first_word), np.maximum.reduceat(b, first_word)
     small = np.flatnonzero((sizes <= opts.interjection_words) & unclear & (hi - lo <= opts.short_turn))
     small = small[np.argsort(lo[small], kind="stable")]

@@ -119,10 +119,17 @@ def test_spoken_web_addresses(text, expected):
     ("We live at forty-two Wexley Road, apartment 3B now.", "forty-two Wexley Road, apartment 3B"),
     ("I moved into 118 Corbin Street after that.", "118 Corbin Street"),
     ("We live at 32 feet out in place.", "32 feet out in place"),
+    ("Our new place is 30 per lobby drive near the park.", "30 per lobby drive"),  # a street Whisper wrote lower case
 ])
 def test_street_addresses(text, expected):
     spans = [s for _, s in found(SpokenAddressRecognizer(), text)]
     assert expected in spans
+
+
+@pytest.mark.parametrize("text", ["It is a 20 minute drive from here.", "We spent 2 more days in court.",
+                                  "The 3 of us drive together."])
+def test_journeys_and_counts_are_not_addresses(text):
+    assert found(SpokenAddressRecognizer(), text) == []
 
 
 # A stand-in lexicon: the real one is spaCy's lemma tables (tests/deid/test_transcript.py uses it).

@@ -97,6 +97,15 @@ _ADDRESS = re.compile(
     r"(?:,?[ \t]*(?i:apartment|apt|unit|suite|flat|number|#)\.?[ \t]*[\w-]+(?:[ \t]+[A-Z]\b)?)?"
     r"|(?i:\bp\.?\s?o\.?\s+box\s+\d+)")
 
+# The recogniser often writes a made-up street name in lower case ("30 per lobby drive", a miss of the tune half):
+# a house number in digits, one or two words and a street type. Units and function words are not street names,
+# so "a 20 minute drive" or "the 3 of us drive" is not an address.
+_NOT_STREET_WORD = (r"(?!(?:minutes?|mins?|hours?|hrs?|miles?|kilometers?|km|seconds?|days?|weeks?|months?|years?|"
+                    r"times?|of|us|we|you|they|them|in|on|at|to|the|a|an|and|or|more|other|all|who|that|people|kids)\b)")
+_ADDRESS_LOWER = re.compile(
+    rf"\b\d+[A-Za-z]?(?:[ \t]+{_NOT_STREET_WORD}[a-z][\w'’-]*){{1,2}}[ \t]+"
+    r"(?:road|street|avenue|lane|drive|court|boulevard|terrace|parkway|crescent|grove)\b")
+
 _LIVE_AT = re.compile(
     rf"\b(?:live|lives|living|lived|moved|move|moving|staying|stay|stayed|address is|address,)\s+(?:at|on|into|to)?\s*"
     rf"((?:\d+[A-Za-z]?|(?i:{_COUNT_WORD}(?:[- ](?:and[- ])?{_COUNT_WORD})*))[\w\s'’-]{{2,40}}?)(?=[.,;?!]|$)",
@@ -403,6 +412,8 @@ class SpokenAddressRecognizer(_SpokenRecognizer):
     def find(self, text: str) -> Iterable[tuple[int, int, str, float]]:
         for match in _ADDRESS.finditer(text):
             yield match.start(), match.end(), "ADDRESS", 0.9
+        for match in _ADDRESS_LOWER.finditer(text):
+            yield match.start(), match.end(), "ADDRESS", 0.8
         for match in _LIVE_AT.finditer(text):  # "we live at 32 feet out in place": what follows "live at" + number
             yield match.start(1), match.end(1), "ADDRESS", 0.8
         for match in _UNIT.finditer(text):

@@ -16,9 +16,9 @@ def test_channel_mode_follows_each_channel():
     stereo, rate = read_wav(path)
     result = diarize_channels(stereo, rate)
     assert result.num_speakers == 2
-    # Seeds 0-5 of stereo_channel_session(3 min), speech 10 dB above the channel's floor or Silero-sure: DER 0.044,
-    # 0.049, 0.065, 0.052, 0.047, 0.048 (mean 0.051, sd 0.007; the level margin alone gave mean 0.044, sd 0.006).
-    # Threshold = mean + 2 sd = 0.065 -> 0.07.
+    # Seeds 0-5 of stereo_channel_session(3 min), speech 10 dB above the channel's floor or Silero-sure, grown to
+    # the lower line: DER 0.043, 0.048, 0.062, 0.052, 0.046, 0.047 (mean 0.050, sd 0.007; without the growing 0.051,
+    # sd 0.007; the level margin alone mean 0.044, sd 0.006). Threshold = mean + 2 sd = 0.064 -> 0.07.
     assert der(reference.turns, result, reference.duration) <= 0.07
     assert result.info["engine"] == "channels"
 
@@ -49,8 +49,9 @@ def test_a_soft_voice_at_a_low_snr_keeps_its_speech():
     """The opening four minutes of the development session d06 (two voices with a wide dynamic range, 15 dB SNR)
     recorded one speaker per channel (``opening=240``: the whole eight minutes take twice as long to build). Over the
     session's own acoustics and seeds 1-4, the level margin alone scores DER 0.155, 0.083, 0.109, 0.108, 0.074; with
-    Silero's confident speech 0.075, 0.051, 0.076, 0.072, 0.051 (sd 0.013): bound 0.075 + 0.013 -> 0.09. (The whole
-    session: 0.166, 0.085, 0.114 against 0.078, 0.054, 0.065 over seeds 0-2.)"""
+    Silero's confident speech 0.075, 0.051, 0.076, 0.072, 0.051; grown to the lower line (the hysteresis of
+    ``channels``) 0.064, 0.041, 0.066, 0.065, 0.039 (sd 0.014): bound 0.066 + 0.014 -> 0.08. (The whole session:
+    0.166, 0.085, 0.114 by the margin alone, 0.078, 0.054, 0.065 with Silero, 0.063, 0.039, 0.055 grown, seeds 0-2.)"""
     from dataclasses import replace
 
     from tests.corpus.build import build_session
@@ -63,7 +64,7 @@ def test_a_soft_voice_at_a_low_snr_keeps_its_speech():
     result = diarize_channels(decoded.waveform, decoded.sample_rate)
     score = score_diarization(list(built.turns), list(result.turns))
     assert result.num_speakers == 2
-    assert score.der <= 0.09, f"DER {score.der:.3f} (missed {score.missed:.3f})"
+    assert score.der <= 0.08, f"DER {score.der:.3f} (missed {score.missed:.3f})"
 
 
 def test_engine_uses_channel_mode_when_asked(diarizer):
@@ -126,3 +127,12 @@ def test_the_pipeline_choice_takes_channels_only_when_they_are_the_speakers():
     assert diarize_if_channel_speakers(mono, rate) is None
     forced = diarize_if_channel_speakers(np.stack([mono, mono]), rate, DiarizationOptions(channel_speakers=True))
     assert forced is not None and forced.info["engine"] == "channels"
+
+
+def test_speech_grows_while_the_channel_stays_above_the_lower_line():
+    from therapybridge.diarization.channels import _grown
+
+    core = np.array([[0, 0, 1, 0, 0, 0, 0, 0]], dtype=bool)
+    weak = np.array([[0, 1, 1, 1, 1, 0, 1, 1]], dtype=bool)
+    # the run around the sure frame grows both ways; a run above the lower line with no sure frame stays silence
+    assert _grown(core, weak).astype(int).tolist() == [[0, 1, 1, 1, 1, 0, 0, 0]]

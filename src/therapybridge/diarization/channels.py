@@ -99,10 +99,8 @@ def _grown(core: np.ndarray, weak: np.ndarray) -> np.ndarray:
     stretch starts where the channel is surely speech and lasts while it stays above the lower threshold)."""
     out = np.zeros_like(core)
     for c in range(core.shape[0]):
-        either = core[c] | weak[c]
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], either.astype(np.int8), [0]])))
         hits = np.concatenate([[0], np.cumsum(core[c])])
-        for a, b in zip(edges[::2], edges[1::2]):
+        for a, b in _runs(core[c] | weak[c]):
             if hits[b] > hits[a]:
                 out[c, a:b] = True
     return out
@@ -120,10 +118,15 @@ def _smooth(active: np.ndarray, min_on: int, max_gap: int) -> np.ndarray:
     return out
 
 
+def _runs(track: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, end)`` frame indices of each run of True frames."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], track.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
 def _spans(track: np.ndarray) -> list[tuple[float, float]]:
     """``[start, end)`` seconds of each run of True frames."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], track.astype(np.int8), [0]])))
-    return [(a * FRAME_SECONDS, b * FRAME_SECONDS) for a, b in zip(edges[::2], edges[1::2])]
+    return [(a * FRAME_SECONDS, b * FRAME_SECONDS) for a, b in _runs(track)]
 
 
 def _smoothed(active: np.ndarray) -> np.ndarray:

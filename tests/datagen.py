@@ -534,7 +534,9 @@ def encode_array(planes: np.ndarray, sample_rate: int, path: Path, codec: str, c
     channels = planes.shape[0]
     path = Path(path)
     with _atomic(path) as tmp:
-        with av.open(str(tmp), "w", format=container_format) as container:
+        # bitexact: no random Ogg stream serial and no encoder version in the headers, so the same audio gives the
+        # same bytes on every build (the corpus manifest's checksums hold for Opus files too)
+        with av.open(str(tmp), "w", format=container_format, options={"fflags": "+bitexact"}) as container:
             stream = container.add_stream(codec, rate=sample_rate)
             stream.layout = "stereo" if channels == 2 else "mono"
             if bit_rate:

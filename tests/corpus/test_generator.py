@@ -81,6 +81,19 @@ def test_islands_split_at_pauses_only():
     assert abs(islands[1][0] - int(2.5 * rate)) <= rate // 100
 
 
+def test_islands_leave_out_rumble_below_the_speech_band():
+    rate = build.RATE
+    t = np.arange(rate) / rate
+    tone = (np.sin(2 * np.pi * 200 * t) * 0.3).astype(np.float32)
+    # 0.6 s of 30 Hz rumble 30 dB under the tone, as some voices leave after their sentences
+    rumble = (np.sin(2 * np.pi * 30 * t[: int(0.6 * rate)]) * 0.3 * 10 ** (-30 / 20)).astype(np.float32)
+    clip = np.concatenate([tone, rumble])
+    (whole,) = build.speech_islands(clip, rate, speech_band=False)
+    (speech,) = build.speech_islands(clip, rate)
+    assert abs(whole[1] - len(clip)) <= rate // 100
+    assert speech[0] == 0 and abs(speech[1] - rate) <= 2 * rate // 100
+
+
 def test_layout_follows_the_relations():
     rate = build.RATE
     lines = [

@@ -20,6 +20,7 @@ from ..errors import ConfigurationError, DependencyError
 from .options import RESAMPLE_METHODS
 from .signal import check_channels_first
 from .signal import resample as resample_array
+from .signal import true_runs
 
 logger = logging.getLogger(__name__)
 
@@ -247,15 +248,9 @@ def speech_from_levels(
     noise, reference = (float(v) for v in np.quantile(values, [0.10, 0.95]))
     threshold = max(reference + threshold_db, noise + noise_margin_db, floor_db)
     threshold = max(min(threshold, reference - 15.0), floor_db)
-    runs = [(s, e) for s, e in _true_runs(values > threshold) if e - s >= min_speech_frames]
+    runs = [(s, e) for s, e in true_runs(values > threshold) if e - s >= min_speech_frames]
     speech = tuple((s * frame_length, min(e * frame_length, num_samples)) for s, e in runs)
     return SilenceAnalysis(speech, reference, noise, threshold, frame_length)
-
-
-def _true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``[(start, end)]`` indices of the runs of True in a 1-D bool array (end exclusive)."""
-    edges = np.diff(mask.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
 def plan_kept_spans(

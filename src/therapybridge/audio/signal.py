@@ -84,3 +84,9 @@ def frame_power(samples: np.ndarray, frame: int) -> np.ndarray:
         block = samples[first * frame : min(first + step, count) * frame].reshape(-1, frame)
         power[first : first + len(block)] = np.einsum("ij,ij->i", block, block, dtype=np.float64) / frame
     return power
+
+
+def true_runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``[(start, end)]`` indices of the runs of True in a 1-D bool array (end exclusive)."""
+    edges = np.diff(mask.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))

@@ -6,7 +6,7 @@ import logging
 
 import numpy as np
 
-from ..audio.signal import SAMPLE_RATE, as_channels, frame_power, resample
+from ..audio.signal import SAMPLE_RATE, as_channels, frame_power, resample, true_runs
 from ..errors import InvalidAudioError
 from ..perf.hooks import NULL_PROFILER, StageProfiler
 from ..types import SpeakerTurn
@@ -100,7 +100,7 @@ def _grown(core: np.ndarray, weak: np.ndarray) -> np.ndarray:
     out = np.zeros_like(core)
     for c in range(core.shape[0]):
         hits = np.concatenate([[0], np.cumsum(core[c])])
-        for a, b in _runs(core[c] | weak[c]):
+        for a, b in true_runs(core[c] | weak[c]):
             if hits[b] > hits[a]:
                 out[c, a:b] = True
     return out
@@ -110,23 +110,15 @@ def _smooth(active: np.ndarray, min_on: int, max_gap: int) -> np.ndarray:
     """Fill gaps shorter than ``max_gap`` frames, then drop bursts shorter than ``min_on`` frames."""
     out = active.copy()
     for value, limit in ((False, max_gap), (True, min_on)):
-        padded = np.concatenate([[not value], out, [not value]])
-        edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-        for a, b in zip(edges[::2], edges[1::2]):
+        for a, b in true_runs(out == value):
             if b - a < limit and a > 0 and b < len(out) or (value and b - a < limit):
                 out[a:b] = not value
     return out
 
 
-def _runs(track: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, end)`` frame indices of each run of True frames."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], track.astype(np.int8), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
-
-
 def _spans(track: np.ndarray) -> list[tuple[float, float]]:
     """``[start, end)`` seconds of each run of True frames."""
-    return [(a * FRAME_SECONDS, b * FRAME_SECONDS) for a, b in _runs(track)]
+    return [(a * FRAME_SECONDS, b * FRAME_SECONDS) for a, b in true_runs(track)]
 
 
 def _smoothed(active: np.ndarray) -> np.ndarray:

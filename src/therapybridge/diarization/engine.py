@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from ..audio.signal import as_channels, resample, to_mono
+from ..audio.signal import as_channels, resample, to_mono, true_runs
 from ..errors import ConfigurationError
 from ..perf.hooks import NULL_PROFILER, StageProfiler
 from ..types import SpeakerTurn
@@ -278,8 +278,7 @@ def _middle(frames: np.ndarray, seconds: float | None) -> np.ndarray:
 def _units(mask: np.ndarray, frame_step: float, settings: EngineSettings) -> list[np.ndarray]:
     """Cut one local speaker's frames at pauses into units, joining units shorter than the minimum to the
     nearer neighbour."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    runs = [[int(a), int(b)] for a, b in zip(edges[::2], edges[1::2])]
+    runs = [[a, b] for a, b in true_runs(mask)]
     gap = settings.unit_pause_seconds / frame_step
     merged: list[list[int]] = []
     for run in runs:
@@ -456,10 +455,9 @@ def _quiet(db: np.ndarray, settings: EngineSettings) -> np.ndarray:
 def _pauses(db: np.ndarray, frames: int, step: float, settings: EngineSettings) -> np.ndarray:
     """(frames,) bool on the output frame grid: inside a pause of at least ``min_pause_seconds`` near the noise floor."""
     quiet = _quiet(db, settings)
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
     pauses = np.zeros(frames, dtype=bool)
     min_frames = int(round(settings.min_pause_seconds / step))
-    for a, b in zip(edges[::2], edges[1::2]):
+    for a, b in true_runs(quiet):
         if b - a >= min_frames:
             pauses[a:b] = True
     return pauses
@@ -498,9 +496,7 @@ def _to_result(
     centre0 = local.frame_start + local.frame_duration / 2
     raw: list[tuple[float, float, int]] = []
     for c in range(tracks.shape[1]):
-        active = np.concatenate([[False], tracks[:, c], [False]])
-        edges = np.flatnonzero(np.diff(active.astype(np.int8)))
-        for a, b in zip(edges[::2], edges[1::2]):
+        for a, b in true_runs(tracks[:, c]):
             start = max(0.0, centre0 + (a - 0.5) * step)
             end = min(duration, centre0 + (b - 0.5) * step)
             if end - start > 1e-3:

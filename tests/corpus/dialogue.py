@@ -506,33 +506,45 @@ def _words_seconds(text: str) -> float:
 
 
 def therapy_script(
-    speakers: list[str], minutes: float, seed: int, kind: str = "dyad", long_silences: int = 2
+    speakers: list[str], minutes: float, seed: int, kind: str = "dyad", long_silences: int = 2,
+    run_on: float = 0.0,
 ) -> list[Line]:
     """A session script of about ``minutes`` of speech and pauses.
 
     ``speakers`` are the speaker ids in role order: therapist first, then the client (``kind="dyad"``), the two
-    partners (``"couple"``), or a single person dictating notes (``"dictation"``).
+    partners (``"couple"``), or a single person dictating notes (``"dictation"``). ``run_on`` (minutes) carries the
+    conversation on past the planned end with no further long silences: the script of ``minutes`` stays its first
+    lines, word for word, so a session already spoken keeps its sentences and only the new ones need the TTS.
     """
     rng = random.Random(seed)
     writer = _Writer(rng)
     lines: list[Line] = []
     target = minutes * 60.0
+    end = target + run_on * 60.0
     elapsed = 0.0
     turn = 0
     topics = rng.sample(sorted(TOPICS), k=len(TOPICS))
     silences_left = long_silences
+    planned: list[int] = []  # how many lines the script of ``minutes`` has, once the loop passes it
+    reached: list[float] = []  # the estimated clock after each line
 
     def add(line: Line) -> None:
         nonlocal elapsed
         lines.append(line)
         if line.kind != "backchannel":
             elapsed += max(0.0, line.gap) + _words_seconds(line.text) / line.speed
+        reached.append(elapsed)
+
+    def going() -> bool:
+        if elapsed >= target and not planned:
+            planned.append(len(lines))
+        return elapsed < end
 
     def speed() -> float:
         return round(rng.uniform(0.92, 1.08), 3)
 
     if kind == "dictation":
-        while elapsed < target:
+        while going():
             frames = DICTATION_FRAMES
             n = rng.randint(2, 6)
             for i in range(n):
@@ -545,12 +557,12 @@ def therapy_script(
                 add(Line(speakers[0], writer.client_sentence("work", frames=frames, plain=True), "speech", turn,
                          gap=rng.uniform(5.0, 20.0), speed=speed()))
                 turn += 1
-        return lines
+        return _cut_run_on(lines, reached, planned[0], end)
 
     therapist, clients = speakers[0], speakers[1:]
     topic_index = 0
     previous_speaker = None
-    while elapsed < target:
+    while going():
         topic = topics[topic_index % len(topics)]
         if rng.random() < 0.12:
             topic_index += 1
@@ -587,13 +599,22 @@ def therapy_script(
             # Backchannels from the therapist inside the client's longer sentences (overlapped speech).
             for index in range(first, len(lines)):
                 if len(lines[index].text.split()) >= 12 and rng.random() < 0.3:
-                    lines.append(Line(therapist, rng.choice(BACKCHANNELS), "backchannel", turn, host=index,
-                                      at=round(rng.uniform(0.35, 0.8), 3), speed=speed()))
+                    add(Line(therapist, rng.choice(BACKCHANNELS), "backchannel", turn, host=index,
+                             at=round(rng.uniform(0.35, 0.8), 3), speed=speed()))
             previous_speaker = client
             turn += 1
         # A client backchannel inside a long therapist sentence, now and then.
         if len(lines[host].text.split()) >= 9 and rng.random() < 0.3:
-            lines.append(Line(rng.choice(clients), rng.choice(BACKCHANNELS), "backchannel", turn, host=host,
-                              at=round(rng.uniform(0.4, 0.8), 3), speed=speed()))
+            add(Line(rng.choice(clients), rng.choice(BACKCHANNELS), "backchannel", turn, host=host,
+                     at=round(rng.uniform(0.4, 0.8), 3), speed=speed()))
     assert previous_speaker is not None
+    return _cut_run_on(lines, reached, planned[0], end)
+
+
+def _cut_run_on(lines: list[Line], reached: list[float], planned: int, end: float) -> list[Line]:
+    """The script up to the first line of the run-on that reaches ``end``: the run-on may stop mid-turn, which a
+    whole-turn loop could only overshoot. A backchannel follows its host, so no kept one loses it."""
+    for index in range(planned, len(lines)):
+        if reached[index] >= end:
+            return lines[: index + 1]
     return lines

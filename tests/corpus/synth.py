@@ -100,7 +100,7 @@ def _engine():
 
 
 def script_for(spec: SessionSpec):
-    return therapy_script(list(spec.voices), spec.minutes, seed=spec.seed, kind=spec.kind)
+    return therapy_script(list(spec.voices), spec.minutes, seed=spec.seed, kind=spec.kind, run_on=spec.run_on)
 
 
 def synthesize(spec: SessionSpec) -> Path:

@@ -70,6 +70,20 @@ def test_the_script_is_deterministic_and_has_the_dialogue_features():
     assert client_turn > therapist_turn and np.mean(client) > 0.8 * np.mean(therapist)
 
 
+@pytest.mark.parametrize("kind", ["dyad", "dictation"])
+def test_a_run_on_keeps_the_planned_script_and_carries_on(kind):
+    speakers = ["t"] if kind == "dictation" else ["t", "c"]
+    planned = dialogue.therapy_script(speakers, 5, seed=7, kind=kind)
+    longer = dialogue.therapy_script(speakers, 5, seed=7, kind=kind, run_on=1.0)
+    assert longer[: len(planned)] == planned and len(longer) > len(planned)
+    texts = [line.text.lower() for line in longer if line.kind != "backchannel"]
+    assert len(texts) == len(set(texts))
+    assert not [line for line in longer[len(planned):] if line.gap >= 5], "a long silence in the run-on"
+    carried = sum(max(0.0, line.gap) + dialogue._words_seconds(line.text) / line.speed
+                  for line in longer[len(planned):] if line.kind != "backchannel")
+    assert carried <= 60.0 + 30.0  # it stops at the first line past the minute, not at the end of a turn
+
+
 def test_islands_split_at_pauses_only():
     rate = build.RATE
     tone = np.sin(np.arange(rate) * 2 * np.pi * 200 / rate).astype(np.float32) * 0.3
@@ -169,6 +183,7 @@ def test_the_manifest_describes_the_committed_corpus():
     assert manifest["hours"] >= 3.0
     for row in manifest["sessions"]:
         assert row["opus_sha256"] == _script(next(s for s in SESSIONS if s.id == row["id"]))["opus_sha256"]
+        assert 5.0 <= row["minutes"] <= 60.0, row["id"]
     for name in ("dev", "eval"):
         assert len(manifest["halves"][name]["sessions"]) >= 8
     assert not set(manifest["halves"]["dev"]["voices"]) & set(manifest["halves"]["eval"]["voices"])

@@ -131,12 +131,19 @@ def _corpus_rows(specs, pipeline, diarizer, anchor, transcripts: Path | None = N
 
 
 def _commit() -> str | None:
-    """The checked-out commit (rows of a run in parts say which code measured them)."""
+    """The last commit that changed the measured code (the package, the benchmarks, the corpus builder).
+
+    Rows of a run in parts say which code measured them; a commit that only touches prose (README, BENCHMARKS)
+    while a run goes on does not make its rows look like two codes.
+    """
     import subprocess
 
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent,
-                          capture_output=True, text=True)
-    return done.stdout.strip() or None
+    root = Path(__file__).resolve().parent.parent
+    paths = ["--", "src", "benchmarks", ":(exclude)benchmarks/results", "tests/corpus"]
+    last = subprocess.run(["git", "log", "-1", "--format=%h", *paths], cwd=root, capture_output=True, text=True)
+    edited = subprocess.run(["git", "diff", "--quiet", "HEAD", *paths], cwd=root).returncode != 0
+    commit = last.stdout.strip()
+    return (commit + "+edits" if edited else commit) or None
 
 
 def _anchor(anchor, path: Path, reference, utterances, n: int | None):

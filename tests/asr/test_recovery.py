@@ -96,6 +96,33 @@ def test_a_gap_that_gives_nothing_credible_is_unrecognised_speech_of_its_speaker
         assert result.unrecognised == (UnrecognisedSpeech(4.0, 7.0, "B"),)
 
 
+def _loud_from(start: float, total: float = 8.0) -> np.ndarray:
+    """Near silence, then a loud tone from ``start`` seconds on (speech to a level meter, not to the fake)."""
+    samples = np.full(int(16000 * total), 1e-4, dtype=np.float32)
+    t = np.arange(len(samples) - int(16000 * start)) / 16000
+    samples[int(16000 * start):] = 0.1 * np.sin(2 * np.pi * 220 * t)
+    return samples
+
+
+def test_speech_the_detector_missed_is_a_gap_where_the_diarizer_heard_it_and_the_audio_is_loud():
+    words = _words(0.0, 5)  # 0-2 s recognised; the speech detector stopped at 2 s, the speaker went on to 6 s
+    samples = _loud_from(0.0)
+    samples[int(16000 * 6.0):] = 1e-4  # 6-8 s quiet again
+    transcriber = _FakeTranscriber([])
+    result = recover_gaps(transcriber, samples, [Segment(0.0, 2.0, "a", tuple(words))], [SpeakerTurn(0.0, 7.5, "A")],
+                          [(0.0, 2.1)], "en")
+    (gap,) = result.unrecognised
+    assert gap.speaker == "A" and 2.0 < gap.start < 2.6 and 5.9 < gap.end < 6.1  # not the quiet end of the turn
+
+
+def test_without_diarization_a_loud_stretch_the_speech_detector_left_out_is_not_a_gap():
+    words = _words(0.0, 5)
+    transcriber = _FakeTranscriber([])
+    result = recover_gaps(transcriber, _loud_from(0.0), [Segment(0.0, 2.0, "a", tuple(words))], [], [(0.0, 2.1)],
+                          "en")
+    assert transcriber.calls == [] and result.unrecognised == ()
+
+
 # A corpus excerpt where batched faster-whisper skips a sentence (development half; found with base, batch 8,
 # beam 5): session d02 from 5 s to 35 s. Of the sentence at 8.57-14.61 s, 23 words, it returns 6.
 SKIP_SESSION, SKIP_FROM, SKIP_TO = "d02", 5.0, 35.0

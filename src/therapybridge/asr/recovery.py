@@ -4,10 +4,11 @@ A batched Whisper window sometimes skips a whole sentence: the model ends its te
 sentence never come back, though the speech detector and the diarizer both heard it. After recognition (and
 diarization), this pass
 
-1. finds the *gaps*: stretches of a speaker's turns, inside the speech detector's regions, that no recognised
-   word covers, at least ``gap_min_seconds`` long (a word covers its own time, at most ``_WORD_COVER`` seconds either
-   side of its midpoint, so a word stretched over a skipped sentence does not hide it), and stretches of a
-   speaker's speech of ``_SPARSE_SECONDS`` or more with fewer than ``gap_min_words_per_second`` words a second;
+1. finds the *gaps*: stretches of a speaker's turns, where the speech detector or the level meter hears speech
+   (:func:`heard_speech`), that no recognised word covers, at least ``gap_min_seconds`` long (a word covers its
+   own time, at most ``_WORD_COVER`` seconds either side of its midpoint, so a word stretched over a skipped
+   sentence does not hide it), and stretches of a speaker's speech of ``_SPARSE_SECONDS`` or more with fewer than
+   ``gap_min_words_per_second`` words a second;
 2. decodes each gap again as its own Whisper window, with up to ``_SPEECH_AROUND`` seconds of the speech around
    it, its level normalised to the loudness of normal speech, with no text carried over from other windows, a
    token budget for its length and the regular hallucination guards (non-speech windows, repetition loops) on;
@@ -253,7 +254,8 @@ def recover_gaps(
     words replace them (a sentence cut short comes back whole); where it has none, the gap is unrecognised."""
     opts = transcriber.options
     words = [w for s in segments for w in s.words]
-    stretches = find_stretches(words, turns, speech, opts.gap_min_seconds, opts.gap_min_words_per_second)
+    stretches = find_stretches(words, turns, heard_speech(samples, speech, turns), opts.gap_min_seconds,
+                               opts.gap_min_words_per_second)
     if not stretches:
         return _nothing(segments)
     decoded = transcriber.redecode(samples, [_window(s, len(samples)) for s in stretches], language,
@@ -292,6 +294,27 @@ def recover_gaps(
     logger.debug("gap recovery: %d stretches (%.1f s of gaps), %d recovered (%d words), %d unrecognised",
                  result.gaps, result.gap_seconds, result.recovered_gaps, result.recovered_words, len(unrecognised))
     return result
+
+
+def heard_speech(
+    samples: np.ndarray, speech: Sequence[tuple[float, float]], turns: Sequence[SpeakerTurn]
+) -> list[tuple[float, float]]:
+    """Where the recording holds speech, for the gaps: the speech detector's regions and, once the diarizer has
+    said who talks where, also what the level detector calls speech (:func:`therapybridge.audio.ops.detect_speech`,
+    the preprocessing's own, which keeps only sound well over the recording's noise floor).
+
+    Silero alone misses some speech that the diarizer hears: on a telephone-band session its speech probability
+    stayed between 0.45 and 0.57 for 2.8 s of a sentence against its 0.5 threshold, so the sentence was neither
+    decoded nor marked. Without turns the speech detector is all there is, and the level alone would take every
+    loud noise for a gap."""
+    if not turns:
+        return list(speech)
+    import torch
+
+    from ..audio.ops import detect_speech
+
+    level = detect_speech(torch.from_numpy(np.ascontiguousarray(samples)), SAMPLE_RATE).speech
+    return merge_spans([*speech, *((a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in level)])
 
 
 def _middle_in(word: Word, start: float, end: float) -> bool:

@@ -441,8 +441,20 @@ Also tried (2026-12-03) and not kept: 200 ms padding inside dense speech and 400
 800 ms (and at the ends of a block), so that dialogue keeps its short pauses short. Same development runs: the corpus
 sessions gave WER 0.091 (658 errors; no recovery 0.174) and the de-identification tune half 0.197 (314 errors):
 972 errors over both, against 917 with 200 ms everywhere. The gap on the real recordings (base: ours 0.188 against
-bare's 0.180) is a handful of single words that the two packings decode differently ("altogether" / "all together",
-"our" / "are", "it is obvious" / "obviously"), not skipped sentences: with recovery off our words there are the same.
+bare's 0.180 on 2026-12-03, 0.183 against 0.178 on 2026-12-04) is a handful of single words that the two packings
+decode differently ("altogether" / "all together", "our" / "are", "it is obvious" / "obviously", "by" / "buy"), not
+skipped sentences: with recovery off our words there are the same.
+
+Kept since (2026-12-04): a gap is looked for wherever a speaker's turns hold speech to the speech detector or to the
+preprocessing's level meter (`recovery.heard_speech`), not only where Silero hears it. The evaluation run before it
+left one 3 s sentence of e02 (telephone band) with no word and no marker, with base and bare alike: Silero's speech
+probability there stayed at 0.45-0.57 against its 0.5 threshold, so no gap was looked for. Nothing was chosen on
+that session: the level meter is the preprocessing's own, with its own settings. On the development half (all 11
+sessions, base; a scratch harness giving one recognition per session both recoveries) every session found the same
+stretches and recovered the same words with and without it; d06 had 2 more substitutions, nothing else moved. On the
+23-minute looped workload both find the same 1 stretch (5 words); the 7 stretches of the run of 2026-12-03 came from
+a first pass that decoded differently on that day's machine (bare faster-whisper's own figures moved as much between
+the two runs, e.g. e05 0.137 / 0.071, e09 0.112 / 0.096).
 """
 
 

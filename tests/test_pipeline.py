@@ -188,7 +188,11 @@ def test_channel_speakers_diarizes_by_channel(mode, per_channel):
     mapping = {hyp: max(set(r for h, r in pairs if h == hyp), key=[r for h, r in pairs if h == hyp].count)
                for hyp in {h for h, _ in pairs}}
     accuracy = sum(mapping[h] == r for h, r in pairs) / len(pairs)
-    assert len(set(mapping.values())) == 2 and accuracy >= 0.9, f"word-speaker accuracy {accuracy:.3f} by channel"
+    # Measured on 2026-12-04 over stereo_channel_session(1.0, seed 0-5), tiny.en: recognised per channel 0.968,
+    # 0.960, 0.958, 0.993, 0.985, 0.981 (mean 0.974, sd 0.014); the mix recognised once, its words aligned to the
+    # channel turns, 0.896, 0.879, 0.973, 0.978, 0.957, 0.918 (mean 0.933, sd 0.040). Bounds: mean - 2 sd.
+    bound = 0.94 if per_channel else 0.85
+    assert len(set(mapping.values())) == 2 and accuracy >= bound, f"word-speaker accuracy {accuracy:.3f} by channel"
     subprocesses = result["performance_metrics"]["stages"]["Speaker Diarization"]["subprocesses"]
     assert subprocesses["channel_activity"]
     assert ("channel_check" in subprocesses) == (mode is None)

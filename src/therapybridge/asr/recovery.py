@@ -301,7 +301,8 @@ def heard_speech(
 ) -> list[tuple[float, float]]:
     """Where the recording holds speech, for the gaps: the speech detector's regions and, once the diarizer has
     said who talks where, also what the level detector calls speech (:func:`therapybridge.audio.ops.detect_speech`,
-    the preprocessing's own, which keeps only sound well over the recording's noise floor).
+    the preprocessing's detector at its default levels, which are ``PreprocessOptions``' defaults too; it keeps
+    only sound well over the recording's noise floor).
 
     Silero alone misses some speech that the diarizer hears: on a telephone-band session its speech probability
     stayed between 0.45 and 0.57 for 2.8 s of a sentence against its 0.5 threshold, so the sentence was neither

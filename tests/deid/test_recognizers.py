@@ -78,6 +78,7 @@ def test_ages_over_89(text, expected):
     ("It's Jones, spelled J O N E S.", ["J O N E S.", "Jones"]), ("that's S-M-I-T-H", ["S-M-I-T-H"]),
     ("spelled THUL-A-W-I-C-K.", ["THUL-A-W-I-C-K."]), ("It's cross-spiled CR OSS.", ["CR OSS.", "cross"]),
     ("he still lives alone. It's Lane spelled L-O-N-E.", ["L-O-N-E.", "Lane"]),
+    ("Spell D or I C-K-A.", ["D or I C-K-A."]),  # letters apart from the run, one written as a word
 ])
 def test_spelled_names_and_the_name_said_before_its_spelling(text, expected):
     assert found(SpelledNameRecognizer(), text) == [("NAME", e) for e in expected]
@@ -85,6 +86,10 @@ def test_spelled_names_and_the_name_said_before_its_spelling(text, expected):
 
 def test_acronyms_are_not_spelled_names():
     assert found(SpelledNameRecognizer(), "I watched TV, OK? My PTSD is bad.") == []
+
+
+def test_letter_words_join_a_spelling_only_between_letters():
+    assert found(SpelledNameRecognizer(), "It's J O N E S, or you see, and") == [("NAME", "J O N E S")]
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -135,7 +140,9 @@ def test_journeys_and_counts_are_not_addresses(text):
 # A stand-in lexicon: the real one is spaCy's lemma tables (tests/deid/test_transcript.py uses it).
 _LEMMAS = {"have", "you", "told", "how", "call", "me", "at", "home", "my", "boss", "grow", "up", "in", "with",
            "it", "happen", "on", "tuesday", "cross", "he", "still", "live", "alone", "feel", "about", "heights", "ray",
-           "twenty", "first", "x", "the", "an", "say", "i", "ray", "uh", "huh", "grew"}
+           "twenty", "first", "x", "the", "an", "say", "i", "ray", "uh", "huh", "grew", "down", "from", "sash",
+           "springs", "to", "see", "chart", "drove", "brother", "stupid", "called", "police"}
+_ADJECTIVES = {"stupid"}
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -144,14 +151,25 @@ _LEMMAS = {"have", "you", "told", "how", "call", "me", "at", "home", "my", "boss
     ("My boss say how-ko called me at home.", [("NAME", "how-ko")]),  # a name Whisper wrote in pieces
     ("Have you told Wau-Daius how you feel", [("NAME", "Wau-Daius")]),
     ("It happened on the twenty-first, he called, uh-huh, an x-ray", []),  # inflections, compounds, fillers
+    ("down from Clayview sash springs to see me", [("PLACE", "Clayview sash springs")]),  # the town's end in lower case
+    ("My brother chartly drove", [("NAME", "chartly")]),  # "-ly" makes adverbs of adjectives, not of nouns
+    ("he stupidly called the police", []),
 ])
 def test_unknown_words_in_any_case_are_names_or_places(text, expected):
-    recognizer = UnknownWordRecognizer(lambda w: w in _LEMMAS or not w.isalpha())
+    recognizer = UnknownWordRecognizer(lambda w: w in _LEMMAS or not w.isalpha(), _ADJECTIVES.__contains__)
     assert set(found(recognizer, text)) == set(expected)
 
 
 def test_places_after_a_preposition_but_not_months_or_people():
     assert found(PlaceContextRecognizer(), "She moved to Asheville in May with Mom.") == [("PLACE", "Asheville")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("I was living in till heights when", [("PLACE", "till heights")]),  # a town Whisper wrote in lower case
+    ("we walked in the hills, in every county, near our village", []),
+])
+def test_lower_case_towns_after_a_preposition_end_in_a_town_word(text, expected):
+    assert [f for f in found(PlaceContextRecognizer(), text) if f[1].islower()] == expected
 
 
 def test_known_names_are_found_wherever_they_are_capitalised():

@@ -72,6 +72,7 @@ class Deidentifier:
         self.options = options or DeidOptions()
         self._analyzer = None
         self._lexicon: frozenset[str] = frozenset()
+        self._adjectives: frozenset[str] = frozenset()
         self._lock = threading.Lock()
 
     @property
@@ -107,8 +108,8 @@ class Deidentifier:
             if recognizer.name in _DROPPED:
                 registry.remove_recognizer(recognizer.name)
         registry.add_recognizer(OfflineEmailRecognizer())
-        self._lexicon = _lexicon(nlp_engine)
-        for recognizer in spoken_recognizers(self.is_word):
+        self._lexicon, self._adjectives = _lexicon(nlp_engine)
+        for recognizer in spoken_recognizers(self.is_word, self.is_adjective):
             registry.add_recognizer(recognizer)
         self._analyzer = AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=["en"])
         logger.debug("de-identification analyzer loaded: %d recognisers", len(registry.recognizers))
@@ -117,6 +118,10 @@ class Deidentifier:
     def is_word(self, word: str) -> bool:
         """Whether ``word`` (lower case) is an English word of spaCy's lemmatizer tables."""
         return word in self._lexicon or (word.endswith("s") and word[:-1] in self._lexicon) or not word.isalpha()
+
+    def is_adjective(self, word: str) -> bool:
+        """Whether ``word`` (lower case) is an adjective of spaCy's lemmatizer tables."""
+        return word in self._adjectives
 
     def find(self, text: str, known_names: Sequence[str] = ()) -> list[Hit]:
         """Every hit in ``text`` as our categories, scored at least ``options.min_score``; overlaps are kept."""
@@ -156,15 +161,20 @@ def _keep(hit: Hit, surface: str) -> bool:
     return True
 
 
-def _lexicon(nlp_engine) -> frozenset[str]:
-    """English words from the spaCy model's lemmatizer tables (lemma_index, lemma_exc): no names among them."""
+def _lexicon(nlp_engine) -> tuple[frozenset[str], frozenset[str]]:
+    """English words from the spaCy model's lemmatizer tables (lemma_index, lemma_exc; no names among them), and
+    the adjectives among them."""
     nlp = nlp_engine.nlp["en"]
     words: set[str] = set()
+    adjectives: set[str] = set()
     if "lemmatizer" in nlp.pipe_names:
         lookups = nlp.get_pipe("lemmatizer").lookups
-        for table in ("lemma_index", "lemma_exc"):
-            if lookups.has_table(table):
-                for value in lookups.get_table(table).values():
+        for name in ("lemma_index", "lemma_exc"):
+            if lookups.has_table(name):
+                table = lookups.get_table(name)
+                for value in table.values():
                     words.update(value if isinstance(value, Iterable) and not isinstance(value, str) else [value])
+                adjectives.update(table.get("adj", ()))
     words.update(nlp.Defaults.stop_words)  # the tables hold content words only: "how", "you", "my" are not there
-    return frozenset(w.lower() for w in words if isinstance(w, str))
+    return (frozenset(w.lower() for w in words if isinstance(w, str)),
+            frozenset(w.lower() for w in adjectives if isinstance(w, str)))

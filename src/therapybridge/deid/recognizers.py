@@ -85,6 +85,16 @@ _SPELLED = re.compile(r"(?<![\w'’])[A-Z]{1,4}(?:(?:[ \t]*[-.,][ \t]*|[ \t]+)[A
 _CAPS_WORD = re.compile(r"(?<![\w'’])[A-Z]{4,}(?![\w'’])")
 _SPELL_BEFORE = re.compile(r"(?:spel|spil|spell|spells|spelled|spelt|spelling|spiled|that's|that is|it's|it is)\W*$",
                            re.IGNORECASE)
+# Letters Whisper writes as the words they sound like inside a spelling ("D or I C-K-A"); how many tokens apart
+# from the spelling's run a further letter may be.
+_LETTER_WORDS = r"(?:or|are|ar|you|see|sea|be|bee|oh|why|eye|tea|tee|pee|pea|jay|kay|el|em|en|ess|ex|dee|gee|cue|queue)"
+_MAX_LETTERS_APART = 4
+# What a town's name ends in, also when Whisper writes it in lower case; "park", "lake", "city" and "beach" are
+# left out there, being as often the place's kind as its name ("a water park").
+_PLACE_SUFFIX = r"(?:falls|springs|heights|hills|valley|township|village|county|bay|harbor|harbour)"
+# Words that begin an ordinary phrase, not a town's name ("in the hills", "in every county").
+_NOT_DETERMINER = (r"(?!(?:the|a|an|my|our|your|his|her|their|its|this|that|these|those|every|any|each|some|no|"
+                   r"another|which|what|whose|and|or|of|in|on|at|to)\b)")
 _TITLECASE_RUN = re.compile(rf"\b{_NAME_TOKEN}(?:\s+{_NAME_TOKEN})*")
 
 _COUNT_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
@@ -240,7 +250,7 @@ class SpelledNameRecognizer(_SpokenRecognizer):
             spelled = (any(len(p) == 1 for p in pieces) and len(pieces) >= 3) or sum(map(len, pieces)) >= 5
             after_spell = _SPELL_BEFORE.search(text[max(0, match.start() - 20):match.start()])
             if sum(map(len, pieces)) >= 3 and (spelled or after_spell):  # "CR OSS", "THUL-A-W-I-C-K" too
-                yield match.start(), match.end(), "NAME", 0.9
+                yield _letters_before(text, match.start()), _letters_after(text, match.end()), "NAME", 0.9
                 yield from _spelled_word_before(text, match.start(), "".join(pieces).lower())
         spans = [(m.start(), m.end()) for m in _SPELLED.finditer(text)]
         for match in _CAPS_WORD.finditer(text):
@@ -248,6 +258,33 @@ class SpelledNameRecognizer(_SpokenRecognizer):
                 continue
             if _SPELL_BEFORE.search(text[max(0, match.start() - 20):match.start()]):
                 yield match.start(), match.end(), "NAME", 0.85
+
+
+def _letters_before(text: str, start: int) -> int:
+    """``start`` moved left over more letters of the spelling that Whisper wrote apart from it, some as words
+    ("D or I C-K-A" for D-A-I-C-K-A): a letter word counts only with a capital letter beyond it."""
+    edge = start
+    for _ in range(_MAX_LETTERS_APART):
+        token = re.search(rf"(?<![\w'’])(?:[A-Z]|(?i:{_LETTER_WORDS}))[ \t]*[-.,]?[ \t]*$", text[:edge])
+        if token is None:
+            break
+        edge = token.start()
+        if re.match(r"[A-Z](?![\w'’])", text[edge:]):
+            start = edge
+    return start
+
+
+def _letters_after(text: str, end: int) -> int:
+    """``end`` moved right over more letters of the spelling, as :func:`_letters_before` does on the left."""
+    edge = end
+    for _ in range(_MAX_LETTERS_APART):
+        token = re.match(rf"[ \t]*[-.,]?[ \t]*((?:[A-Z]|(?i:{_LETTER_WORDS})))(?![\w'’])", text[edge:])
+        if token is None:
+            break
+        edge += token.end()
+        if re.fullmatch(r"[A-Z]", token.group(1)):
+            end = edge
+    return end
 
 
 def _spelled_word_before(text: str, start: int, letters: str) -> Iterable[tuple[int, int, str, float]]:
@@ -281,19 +318,26 @@ class UnknownWordRecognizer(_SpokenRecognizer):
 
     ENTITIES = ("NAME", "PLACE")
     _PLACE_BEFORE = re.compile(r"\b(?:in|from|to|near|into|outside|around|visit|visited|of|at)\s*$", re.IGNORECASE)
-    _PLACE_AFTER = re.compile(r"^(?:\s+(?:Falls|Springs|Heights|City|County|Beach|Park|Lake|Valley|Hills|Township|"
-                              r"Village|Bay|Harbor|Harbour))")
+    _PLACE_AFTER = re.compile(rf"^(?:\s+(?:Falls|Springs|Heights|City|County|Beach|Park|Lake|Valley|Hills|Township|"
+                              rf"Village|Bay|Harbor|Harbour)\b|(?:\s+{_NOT_DETERMINER}[a-z]+)?\s+(?i:{_PLACE_SUFFIX})\b)")
 
-    def __init__(self, is_word: Callable[[str], bool]) -> None:
+    def __init__(self, is_word: Callable[[str], bool], is_adjective: Callable[[str], bool] | None = None) -> None:
         super().__init__()
         self.is_word = is_word
+        self.is_adjective = is_adjective or is_word
+
+    def _known(self, word: str) -> bool:
+        """Whether ``word`` or what it is inflected from is in the lexicon; "-ly" makes adverbs of adjectives, so
+        "chartly" (a surname Whisper wrote in lower case) is no word although "chart" is."""
+        return any((self.is_adjective if from_adjective else self.is_word)(stem)
+                   for stem, from_adjective in _stems(word))
 
     def find(self, text: str) -> Iterable[tuple[int, int, str, float]]:
         yield from self._titlecase(text)
         yield from self._lower_case(text)
         for match in _FRAGMENT.finditer(text):  # "Wau-Daius", "how-ko": a word Whisper wrote in pieces
             pieces = [_bare(p) for p in re.split(r"[ \t]*-", match.group(0))[1:]]
-            unknown = any(len(p) >= 2 and not any(self.is_word(stem) for stem in _stems(p)) for p in pieces)
+            unknown = any(len(p) >= 2 and not self._known(p) for p in pieces)
             if (unknown or len(pieces[-1]) <= 2) and _bare(match.group(0)) not in _FILLERS:  # "-ko": a piece
                 yield match.start(), match.end(), "NAME", 0.55
 
@@ -301,7 +345,7 @@ class UnknownWordRecognizer(_SpokenRecognizer):
         """Names Whisper wrote in lower case ("have you told niprington"): words unknown to the lexicon."""
         for match in _LOWER_WORD.finditer(text):
             word = _bare(match.group(0))
-            if len(word) < 3 or word in _FILLERS or any(self.is_word(stem) for stem in _stems(word)):
+            if len(word) < 3 or word in _FILLERS or self._known(word):
                 continue
             start, end = match.start(), match.end()
             after = self._PLACE_AFTER.search(text[end:].title()[:12])
@@ -317,9 +361,14 @@ class UnknownWordRecognizer(_SpokenRecognizer):
                 continue
             while words and _bare(words[0].group(0)) in _FUNCTION_WORDS:  # "It's Fegoucka": the name is the rest
                 words.pop(0)
+            if not words:
+                continue
             start, end = match.start() + words[0].start(), match.start() + words[-1].end()
             before = text[max(0, start - 12):start]
-            place = self._PLACE_BEFORE.search(before) or self._PLACE_AFTER.search(text[end:])
+            after = self._PLACE_AFTER.search(text[end:])
+            if after:  # "Clayview sash springs": the town's last words, written in lower case
+                end += after.end()
+            place = self._PLACE_BEFORE.search(before) or after
             yield start, end, "PLACE" if place else "NAME", 0.6
 
 
@@ -331,18 +380,18 @@ _FUNCTION_WORDS = frozenset("""i it it's its i'm i've we you he she they my our 
 so or if when then that this what how why who oh okay yes no well just""".split())
 
 
-def _stems(word: str) -> list[str]:
-    """``word`` and what it may be inflected from: the lexicon holds lemmas ("call"), speech has "called",
-    "calling", "happier", "quickly"."""
-    stems = [word]
+def _stems(word: str) -> list[tuple[str, bool]]:
+    """``word`` and what it may be inflected from, each with whether it must be an adjective for that (the stems
+    of "-ly"): the lexicon holds lemmas ("call"), speech has "called", "calling", "happier", "quickly"."""
+    stems = [(word, False)]
     for suffix, repl in (("ies", "y"), ("ied", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"), ("d", ""),
                          ("ing", ""), ("ing", "e"), ("ier", "y"), ("iest", "y"), ("er", ""), ("est", ""),
                          ("ily", "y"), ("ly", ""), ("ness", ""), ("ment", ""), ("n't", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 2:
             stem = word[:len(word) - len(suffix)] + repl
-            stems.append(stem)
+            stems.append((stem, suffix.endswith("ly")))
             if len(stem) > 2 and stem[-1] == stem[-2]:  # "stopped" -> "stopp" -> "stop"
-                stems.append(stem[:-1])
+                stems.append((stem[:-1], suffix.endswith("ly")))
     return stems
 
 
@@ -352,11 +401,14 @@ def _bare(word: str) -> str:
 
 class PlaceContextRecognizer(_SpokenRecognizer):
     """Capitalised words after "moved to", "lives in", "grew up in", "from", "near" …: a town even when it is also
-    an English word or spaCy misses it ("moved to Asheville")."""
+    an English word or spaCy misses it ("moved to Asheville"); and, in any case, one or two words there that end
+    in a word towns end in ("living in till heights", a town Whisper wrote in lower case)."""
 
     ENTITIES = ("PLACE",)
     _PATTERN = re.compile(
         rf"\b(?:in|from|to|near|outside|around|visit|visited|towards?)\s+({_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,2}})")
+    _SUFFIXED = re.compile(rf"\b(?i:in|from|near|outside|around|visit|visited)\s+"
+                           rf"((?i:{_NOT_DETERMINER}[a-z][\w'’-]*\s+){{1,2}}(?i:{_PLACE_SUFFIX}))\b")
     _NOT_PLACES = frozenset(f"""mom mum dad mother father god jesus christ christmas easter english spanish french
     me him her them therapy church school work college university class group i i'm i've okay {_MONTH_NAMES.replace('|', ' ')}
     monday tuesday wednesday thursday friday saturday sunday""".lower().split())
@@ -366,6 +418,8 @@ class PlaceContextRecognizer(_SpokenRecognizer):
             words = match.group(1).split()
             if _bare(words[0]) in self._NOT_PLACES or re.fullmatch(_TITLE, words[0].rstrip(".")):
                 continue
+            yield match.start(1), match.end(1), "PLACE", 0.5
+        for match in self._SUFFIXED.finditer(text):
             yield match.start(1), match.end(1), "PLACE", 0.5
 
 
@@ -452,8 +506,9 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return self._extract(pattern_text).fqdn != ""
 
 
-def spoken_recognizers(is_word: Callable[[str], bool]) -> list[EntityRecognizer]:
+def spoken_recognizers(is_word: Callable[[str], bool],
+                       is_adjective: Callable[[str], bool] | None = None) -> list[EntityRecognizer]:
     """Every recogniser of this module (the known-names one is made per session)."""
     return [SpokenNumberRecognizer(), SpokenDateRecognizer(), AgeOver89Recognizer(), SpelledNameRecognizer(),
-            ContextNameRecognizer(), UnknownWordRecognizer(is_word), PlaceContextRecognizer(), SpokenEmailRecognizer(),
+            ContextNameRecognizer(), UnknownWordRecognizer(is_word, is_adjective), PlaceContextRecognizer(), SpokenEmailRecognizer(),
             SpokenUrlRecognizer(), SpokenAddressRecognizer()]

@@ -76,12 +76,19 @@ def test_unsure_words_said_beside_a_name_are_taken_as_pieces_of_it(engine):
     heard = _segment("Professor Browstauer be wrote me a reference.", 0.0, "SPEAKER_01")
     result = deidentify_transcript(_transcript(_unsure(heard, 2)), engine)
     assert result.transcript.segments[0].text == "[NAME_2] wrote me a reference."  # the title goes with the name
-    # The same words heard with confidence are ordinary words; so is an unsure word after punctuation.
+    # The same words heard with confidence are ordinary words.
     sure = deidentify_transcript(_transcript(heard), engine).transcript.segments[0].text
     assert sure == "[NAME_2] be wrote me a reference."
+    # A comma does not part an unsure piece from its name ("Klebi Stoupryckley" heard as "Klebi, stupidly"); a
+    # sentence's end does.
     after_comma = _segment("Our neighbor, Klebi, stupidly called the police.", 0.0, "SPEAKER_01")
     text = deidentify_transcript(_transcript(_unsure(after_comma, 3)), engine).transcript.segments[0].text
-    assert text == "Our neighbor, [NAME_2], stupidly called the police."
+    assert text == "Our neighbor, [NAME_2] called the police."
+    assert deidentify_transcript(_transcript(after_comma), engine).transcript.segments[0].text == \
+        "Our neighbor, [NAME_2], stupidly called the police."
+    after_stop = _segment("I saw Klebi. Stupidly I called the police.", 0.0, "SPEAKER_01")
+    text = deidentify_transcript(_transcript(_unsure(after_stop, 3)), engine).transcript.segments[0].text
+    assert text == "I saw [NAME_2]. Stupidly I called the police."
 
 
 def test_a_number_said_across_two_segments_is_removed_from_both(engine):

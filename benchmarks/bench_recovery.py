@@ -170,7 +170,8 @@ class _Ours:
         from therapybridge.asr.recovery import recover_gaps
 
         started = time.perf_counter()
-        result = recover_gaps(self.transcriber(model), samples, asr.segments, turns, asr.speech, asr.language)
+        result = recover_gaps(self.transcriber(model), samples, asr.segments, turns, asr.speech, asr.language,
+                              levels=self.config.audio)
         return result, time.perf_counter() - started
 
     def both(self, model: str, audio, samples, turns) -> tuple[dict, dict, dict]:
@@ -449,7 +450,8 @@ Kept since (2026-12-04): a gap is looked for wherever a speaker's turns hold spe
 preprocessing's level meter (`recovery.heard_speech`), not only where Silero hears it. The evaluation run before it
 left one 3 s sentence of e02 (telephone band) with no word and no marker, with base and bare alike: Silero's speech
 probability there stayed at 0.45-0.57 against its 0.5 threshold, so no gap was looked for. Nothing was chosen on
-that session: the level meter is the preprocessing's detector, at its default levels. On the development half (all 11
+that session: the level meter is the preprocessing's detector, at the preprocessing's speech levels (these runs: the
+defaults; a user's own `silence_threshold_db` reaches it since 2026-12-04 later). On the development half (all 11
 sessions, base; a scratch harness giving one recognition per session both recoveries) every session found the same
 stretches and recovered the same words with and without it; d06 had 2 more substitutions, nothing else moved. On the
 23-minute looped workload both find the same 1 stretch (5 words); the 7 stretches of the run of 2026-12-03 came from

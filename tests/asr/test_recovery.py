@@ -115,6 +115,19 @@ def test_speech_the_detector_missed_is_a_gap_where_the_diarizer_heard_it_and_the
     assert gap.speaker == "A" and 2.0 < gap.start < 2.6 and 5.9 < gap.end < 6.1  # not the quiet end of the turn
 
 
+def test_the_level_detector_listens_at_the_speech_levels_of_the_preprocessing_options_given():
+    from therapybridge.audio.options import PreprocessOptions
+
+    words = _words(0.0, 5)
+    samples = _loud_from(0.0)
+    samples[int(16000 * 6.0):] = 1e-4
+    transcriber = _FakeTranscriber([])
+    # The tone is at -23 dBFS: under a floor of -10 dBFS it is no speech to the level meter, so no gap is found.
+    result = recover_gaps(transcriber, samples, [Segment(0.0, 2.0, "a", tuple(words))], [SpeakerTurn(0.0, 7.5, "A")],
+                          [(0.0, 2.1)], "en", levels=PreprocessOptions(silence_floor_db=-10.0))
+    assert transcriber.calls == [] and result.unrecognised == ()
+
+
 def test_without_diarization_a_loud_stretch_the_speech_detector_left_out_is_not_a_gap():
     words = _words(0.0, 5)
     transcriber = _FakeTranscriber([])

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,6 +31,9 @@ from ..types import Segment, SpeakerTurn, UnrecognisedSpeech, Word
 from ._signal import SAMPLE_RATE, mono_16k
 from .base import ASRResult
 from .recovery import keep_words, merge_segments, merge_spans, recover_gaps
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..audio.options import PreprocessOptions
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +106,13 @@ def recognise_channels(
     heard: Sequence[Sequence[tuple[float, float]]],
     *,
     recover: bool = True,
+    levels: PreprocessOptions | None = None,
     profiler: StageProfiler = NULL_PROFILER,
 ) -> ChannelRecognition:
     """Recognise ``channels`` (channels x samples) one by one: ``speakers[i]`` talks on channel
     ``speaker_channels[i]``, in its ``turns``; ``heard[c]``, the stretches of channel ``c`` to recognise
     (:func:`~therapybridge.diarization.channels.own_voice`). With ``recover``, gap recovery runs on each channel too
-    (when the transcriber can decode again)."""
+    (when the transcriber can decode again), its level detector at the speech levels of ``levels``."""
     channels = np.asarray(channels, dtype=np.float32)
     segments: list[Segment] = []
     unrecognised: list[UnrecognisedSpeech] = []
@@ -129,7 +133,7 @@ def recognise_channels(
             found: Sequence[Segment] = asr.segments
             if recover and hasattr(transcriber, "redecode"):
                 with profiler.subprocess("gap_recovery") as span:
-                    result = recover_gaps(transcriber, samples, found, own, asr.speech, asr.language)
+                    result = recover_gaps(transcriber, samples, found, own, asr.speech, asr.language, levels=levels)
                     if hasattr(span, "set"):
                         span.set(**result.counts())
                 found = merge_segments(result.kept, result.segments)

@@ -27,12 +27,15 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..types import Segment, SpeakerTurn, UnrecognisedSpeech, Word
 from ._signal import SAMPLE_RATE, frame_power
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..audio.options import PreprocessOptions
 
 logger = logging.getLogger(__name__)
 
@@ -248,13 +251,16 @@ def recover_gaps(
     turns: Sequence[SpeakerTurn],
     speech: Sequence[tuple[float, float]],
     language: str | None,
+    *,
+    levels: PreprocessOptions | None = None,
 ) -> RecoveryResult:
     """Find the gaps in ``segments`` and decode the speech around each again with ``transcriber`` (a local
     faster-whisper one). Where the new decode has more credible words than the old one had in that stretch, its
-    words replace them (a sentence cut short comes back whole); where it has none, the gap is unrecognised."""
+    words replace them (a sentence cut short comes back whole); where it has none, the gap is unrecognised.
+    ``levels``: the preprocessing's options, whose speech levels the level detector uses (None: their defaults)."""
     opts = transcriber.options
     words = [w for s in segments for w in s.words]
-    stretches = find_stretches(words, turns, heard_speech(samples, speech, turns), opts.gap_min_seconds,
+    stretches = find_stretches(words, turns, heard_speech(samples, speech, turns, levels), opts.gap_min_seconds,
                                opts.gap_min_words_per_second)
     if not stretches:
         return _nothing(segments)
@@ -297,12 +303,13 @@ def recover_gaps(
 
 
 def heard_speech(
-    samples: np.ndarray, speech: Sequence[tuple[float, float]], turns: Sequence[SpeakerTurn]
+    samples: np.ndarray, speech: Sequence[tuple[float, float]], turns: Sequence[SpeakerTurn],
+    levels: PreprocessOptions | None = None,
 ) -> list[tuple[float, float]]:
     """Where the recording holds speech, for the gaps: the speech detector's regions and, once the diarizer has
     said who talks where, also what the level detector calls speech (:func:`therapybridge.audio.ops.detect_speech`,
-    the preprocessing's detector at its default levels, which are ``PreprocessOptions``' defaults too; it keeps
-    only sound well over the recording's noise floor).
+    the preprocessing's detector, at the speech levels of ``levels``, a ``PreprocessOptions``, or their defaults;
+    it keeps only sound well over the recording's noise floor).
 
     Silero alone misses some speech that the diarizer hears: on a telephone-band session its speech probability
     stayed between 0.45 and 0.57 for 2.8 s of a sentence against its 0.5 threshold, so the sentence was neither
@@ -314,7 +321,12 @@ def heard_speech(
 
     from ..audio.ops import detect_speech
 
-    level = detect_speech(torch.from_numpy(np.ascontiguousarray(samples)), SAMPLE_RATE).speech
+    from ..audio.options import PreprocessOptions
+
+    levels = levels or PreprocessOptions()
+    level = detect_speech(torch.from_numpy(np.ascontiguousarray(samples)), SAMPLE_RATE,
+                          threshold_db=levels.silence_threshold_db, noise_margin_db=levels.noise_margin_db,
+                          floor_db=levels.silence_floor_db).speech
     return merge_spans([*speech, *((a / SAMPLE_RATE, b / SAMPLE_RATE) for a, b in level)])
 
 

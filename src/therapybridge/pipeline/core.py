@@ -353,7 +353,7 @@ class AudioTranscriptionPipeline:
                 found = recognise_channels(
                     transcriber, channels, sample_rate, diarization.turns, diarization.info["speaker_channels"],
                     diarization.speakers, own_voice(channels, sample_rate), recover=config.asr.gap_recovery,
-                    profiler=perf,
+                    levels=config.audio, profiler=perf,
                 )
         return self._assemble(audio, found.segments, diarization.turns, found.unrecognised, found.results[0],
                               found.language, diarization, config, perf, source)
@@ -386,7 +386,8 @@ class AudioTranscriptionPipeline:
         with perf.stage(STAGE_ASR):
             with perf.subprocess("gap_recovery") as span:
                 samples = mono_16k(audio.numpy(), audio.sample_rate)
-                result = recover_gaps(transcriber, samples, asr.segments, turns, asr.speech, asr.language)
+                result = recover_gaps(transcriber, samples, asr.segments, turns, asr.speech, asr.language,
+                                      levels=config.audio)
                 if hasattr(span, "set"):
                     span.set(**result.counts())
         if not result.gaps:

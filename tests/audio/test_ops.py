@@ -89,6 +89,17 @@ def test_auto_method_is_soxr_on_cpu_and_julius_elsewhere():
 # ------------------------------------------------------------------ silence detection and cutting
 
 
+def test_frame_db_over_several_blocks_and_a_partial_last_frame_is_each_frames_own_level():
+    n = 320 * (ops._LEVEL_BLOCK_FRAMES + 7) + 5
+    signal = torch.from_numpy(np.random.default_rng(0).standard_normal(n).astype(np.float32))
+    levels = ops.frame_db(signal, 320)
+    x = signal.numpy().astype(np.float64)
+    for frame in (0, ops._LEVEL_BLOCK_FRAMES - 1, ops._LEVEL_BLOCK_FRAMES, len(levels) - 2):
+        expected = 10 * np.log10(np.mean(x[frame * 320 : (frame + 1) * 320] ** 2))
+        assert float(levels[frame]) == pytest.approx(expected, abs=1e-3)
+    assert float(levels[-1]) == pytest.approx(10 * np.log10(np.mean(x[-5:] ** 2)), abs=1e-3)
+
+
 def test_frame_db_of_a_full_scale_sine_is_minus_3_db():
     t = np.arange(16000) / 16000
     sine = torch.from_numpy(np.sin(2 * np.pi * 1000 * t).astype(np.float32))

@@ -457,6 +457,13 @@ stretches and recovered the same words with and without it; d06 had 2 more subst
 23-minute looped workload both find the same 1 stretch (5 words); the 7 stretches of the run of 2026-12-03 came from
 a first pass that decoded differently on that day's machine (bare faster-whisper's own figures moved as much between
 the two runs, e.g. e05 0.137 / 0.071, e09 0.112 / 0.096).
+
+Tried (2026-12-04 later, not kept): the first pass's Silero threshold at 0.4 instead of 0.5, so that speech the
+detector hears at 0.45-0.57 (the telephone-band sentence above) is decoded in the first pass and not left to the
+gaps. Development half, all 11 sessions, base, one run each (`--sessions d01 ... d11 --no-real --timing-runs 0`,
+results `recovery-dev` and `recovery-dev-vad40`): with recovery WER 0.072 against 0.066 at 0.5, deletions 0.035
+against 0.033; the first pass alone deleted 0.071 against 0.056 of the words (d02 76 against 23, d05 249 against
+164, d06 429 against 315; d04 13 against 65 the other way). The threshold stays 0.5.
 """
 
 

@@ -84,6 +84,12 @@ class EngineSettings:
     # with 25 dB below speech, 0.0727 with 20 (22: 0.0738, 19: 0.0742); a higher floor margin (9, 12 dB) or
     # shorter minimum pauses (0.1, 0.15 s) did not help, and min_pause_seconds 0.25-0.4 made it worse (0.079-0.094).
     # The real sample and the AMI minute score the same with either.
+    # Also tried (2026-12-04, the nine mono sessions of the development half, count given or not: the same figures)
+    # against 0.0745 with the floor over the whole recording on the whole band: a running floor over 10, 20 or 40 s
+    # (the corpus's room tone swells by a few dB) 0.0739, 0.0740, 0.0761; the level above 150 or 300 Hz (under the
+    # mains hum and most of the pink noise) 0.0733, 0.0798; both 0.0753, 0.0812. Each traded false alarm for missed
+    # speech, none by enough to keep. Nor are our turns' edges biased: moving every start or end by 30-60 ms was
+    # worse, except ends 30 ms later (0.0665 against 0.0682 over all eleven sessions).
     min_pause_seconds: float = 0.2
     # Tails (off): most of the speech the diarizer misses on the development half sits just after the end of one
     # of our turns, so a turn can be carried on while the sound is not yet quiet (the pause test above) and no

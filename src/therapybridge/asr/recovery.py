@@ -320,7 +320,6 @@ def heard_speech(
     import torch
 
     from ..audio.ops import detect_speech
-
     from ..audio.options import PreprocessOptions
 
     levels = levels or PreprocessOptions()

@@ -318,8 +318,9 @@ class UnknownWordRecognizer(_SpokenRecognizer):
 
     ENTITIES = ("NAME", "PLACE")
     _PLACE_BEFORE = re.compile(r"\b(?:in|from|to|near|into|outside|around|visit|visited|of|at)\s*$", re.IGNORECASE)
-    _PLACE_AFTER = re.compile(rf"^(?:\s+(?:Falls|Springs|Heights|City|County|Beach|Park|Lake|Valley|Hills|Township|"
-                              rf"Village|Bay|Harbor|Harbour)\b|(?:\s+{_NOT_DETERMINER}[a-z]+)?\s+(?i:{_PLACE_SUFFIX})\b)")
+    # After a capitalised unknown word, a town word in any case (one lower-case word may come between), or one of
+    # the words that name a place's kind as often as a town when it is capitalised ("Cedar Park").
+    _PLACE_AFTER = re.compile(rf"^(?:\s+(?:City|Beach|Park|Lake)\b|(?:\s+{_NOT_DETERMINER}[a-z]+)?\s+(?i:{_PLACE_SUFFIX})\b)")
 
     def __init__(self, is_word: Callable[[str], bool], is_adjective: Callable[[str], bool] | None = None) -> None:
         super().__init__()
@@ -388,10 +389,10 @@ def _stems(word: str) -> list[tuple[str, bool]]:
                          ("ing", ""), ("ing", "e"), ("ier", "y"), ("iest", "y"), ("er", ""), ("est", ""),
                          ("ily", "y"), ("ly", ""), ("ness", ""), ("ment", ""), ("n't", "")):
         if word.endswith(suffix) and len(word) - len(suffix) >= 2:
-            stem = word[:len(word) - len(suffix)] + repl
-            stems.append((stem, suffix.endswith("ly")))
+            stem, adverb = word[:len(word) - len(suffix)] + repl, suffix.endswith("ly")
+            stems.append((stem, adverb))
             if len(stem) > 2 and stem[-1] == stem[-2]:  # "stopped" -> "stopp" -> "stop"
-                stems.append((stem[:-1], suffix.endswith("ly")))
+                stems.append((stem[:-1], adverb))
     return stems
 
 
